@@ -1,0 +1,1 @@
+"""Ember: a definitions-driven FHIR server."""
