@@ -1,0 +1,1 @@
+"""Resource formats: parsing and serialising FHIR content losslessly."""
