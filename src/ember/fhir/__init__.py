@@ -1,1 +1,4 @@
-"""The FHIR model layer: definitions, types, FHIRPath, validation, formats. Knows nothing of HTTP or SQL."""
+"""The FHIR model layer: definitions, types, FHIRPath, validation, formats.
+
+It knows nothing of HTTP or SQL.
+"""

@@ -47,7 +47,8 @@ def build(package: Path, version: str) -> dict[str, int]:
     for resource_type, resources in grouped.items():
         data = orjson.dumps(resources)
         # mtime=0 keeps the output byte-identical between builds.
-        with gzip.GzipFile(target / f"{resource_type}.json.gz", "wb", compresslevel=9, mtime=0) as out:
+        path = target / f"{resource_type}.json.gz"
+        with gzip.GzipFile(path, "wb", compresslevel=9, mtime=0) as out:
             out.write(data)
     return {k: len(v) for k, v in grouped.items()}
 

@@ -1,0 +1,123 @@
+"""The storage interface the engine talks to.
+
+A resource is a row in `resources` (its current version number and state) and one
+row per version in `resource_versions` (the stored bytes, NULL for a delete).
+Versions are immutable; every write inserts one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+
+class StoreConflict(Exception):
+    """A concurrent writer got there first; the caller may retry the whole interaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    type: str
+    id: str
+    version: int
+    last_updated: int  # microseconds since the Unix epoch, UTC
+    method: str  # POST, PUT, PATCH or DELETE: how this version came to be
+    content: bytes | None  # the resource as stored; None for a delete tombstone
+    seq: int = 0  # position in the server-wide history
+
+    @property
+    def deleted(self) -> bool:
+        return self.content is None
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentState:
+    """What `lock` finds: the resource row and its current version, without content."""
+
+    pk: int
+    version: int
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    type: str | None = None  # None: system history
+    id: str | None = None  # instance history (with type)
+    since: int | None = None  # versions created at or after (µs)
+    at_start: int | None = None  # versions current at some point in [at_start, at_end)
+    at_end: int | None = None
+    before_seq: int | None = None  # paging cursor: only entries older than this
+    count: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRows:
+    """Search index rows of one resource version, written with it."""
+
+    tokens: Sequence[tuple[str, str | None, str]] = ()  # (param, system, code)
+
+
+class Reader(ABC):
+    """Read access within one database transaction (or snapshot)."""
+
+    @abstractmethod
+    def current(self, type_: str, id_: str) -> StoredVersion | None:
+        """The current version (possibly a tombstone), or None if never stored."""
+
+    @abstractmethod
+    def version(self, type_: str, id_: str, version: int) -> StoredVersion | None: ...
+
+    @abstractmethod
+    def history(self, query: HistoryQuery) -> list[StoredVersion]:
+        """Versions newest first (by server-wide sequence), at most query.count."""
+
+    @abstractmethod
+    def count_history(self, query: HistoryQuery) -> int: ...
+
+    @abstractmethod
+    def existing_ids(self, type_: str, ids: Sequence[str], limit: int) -> list[str]:
+        """Those of `ids` whose resource currently exists (not deleted)."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        """Run a read-only statement written with `?` placeholders (search builds these)."""
+
+
+class Writer(Reader):
+    """Read and write access within one database transaction."""
+
+    @abstractmethod
+    def lock(self, type_: str, id_: str) -> CurrentState | None:
+        """Lock a resource's row for this transaction (None if it was never stored)."""
+
+    @abstractmethod
+    def lock_key(self, key: str) -> None:
+        """Serialise writers that share a key (e.g. a conditional create's criteria)."""
+
+    @abstractmethod
+    def write_version(
+        self,
+        state: CurrentState | None,
+        version: StoredVersion,
+        index: IndexRows | None = None,
+    ) -> StoredVersion:
+        """Store a new version; `state` is what `lock` returned. Replaces the search
+        index rows of the resource with `index` (none for a delete). Raises
+        StoreConflict if a concurrent writer created the same resource first."""
+
+
+class Store(ABC):
+    dialect: str
+
+    @abstractmethod
+    def reading(self) -> AbstractContextManager[Reader]: ...
+
+    @abstractmethod
+    def writing(self) -> AbstractContextManager[Writer]:
+        """One write transaction: committed when the block ends, rolled back on error."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+

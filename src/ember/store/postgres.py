@@ -1,0 +1,54 @@
+"""PostgreSQL backend (psycopg 3 with a connection pool): the production database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from psycopg_pool import ConnectionPool
+
+from ember.store.base import Reader, Store
+from ember.store.schema import migrations
+from ember.store.sql import SQLSession
+
+# Any fixed 64-bit number: the key of the advisory lock that serialises migrations.
+_MIGRATION_LOCK = 0x454D424552
+
+
+class PostgresSession(SQLSession):
+    lock_suffix = " FOR UPDATE"
+
+    def lock_key(self, key: str) -> None:
+        # Held until the transaction ends; two conditional creates with the same
+        # criteria cannot both find nothing and both create.
+        self._execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (key,))
+
+
+class PostgresStore(Store):
+    dialect = "postgresql"
+
+    def __init__(self, url: str, min_size: int = 2, max_size: int = 16) -> None:
+        self.url = url.replace("postgres://", "postgresql://", 1)
+        self._pool = ConnectionPool(
+            self.url, min_size=min_size, max_size=max_size, open=True, timeout=30.0
+        )
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.writing() as session:
+            session.query("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+            session.migrate(migrations(self.dialect))
+
+    @contextmanager
+    def reading(self) -> Iterator[Reader]:
+        with self._pool.connection() as connection, connection.transaction():
+            yield PostgresSession(connection, "%s")
+
+    @contextmanager
+    def writing(self) -> Iterator[PostgresSession]:
+        with self._pool.connection() as connection, connection.transaction():
+            yield PostgresSession(connection, "%s")
+
+    def close(self) -> None:
+        self._pool.close()
+

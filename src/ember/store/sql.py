@@ -1,0 +1,218 @@
+"""The SQL both backends share; each backend supplies connections and its dialect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ember.store.base import (
+    CurrentState,
+    HistoryQuery,
+    IndexRows,
+    StoreConflict,
+    StoredVersion,
+    Writer,
+)
+
+_VERSION_COLUMNS = "r.type, r.id, v.version, v.last_updated, v.method, v.content, v.seq"
+
+
+def _stored(row: Sequence[Any]) -> StoredVersion:
+    content = row[5]
+    return StoredVersion(
+        type=row[0],
+        id=row[1],
+        version=row[2],
+        last_updated=row[3],
+        method=row[4],
+        content=bytes(content) if content is not None else None,
+        seq=row[6],
+    )
+
+
+class SQLSession(Writer):
+    """Reader and Writer over one DB-API connection inside an open transaction.
+
+    `placeholder` is "?" (SQLite) or "%s" (PostgreSQL); statements are written with
+    "?" and translated once per statement text.
+    """
+
+    lock_suffix = ""  # " FOR UPDATE" where the dialect has row locks
+
+    def __init__(self, connection: Any, placeholder: str) -> None:
+        self._connection = connection
+        self._placeholder = placeholder
+        self._translated: dict[str, str] = {}
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _sql(self, sql: str) -> str:
+        if self._placeholder == "?":
+            return sql
+        translated = self._translated.get(sql)
+        if translated is None:
+            translated = self._translated[sql] = sql.replace("?", self._placeholder)
+        return translated
+
+    def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        cursor = self._connection.execute(self._sql(sql), params)
+        return cursor.fetchall()
+
+    def _fetchone(self, sql: str, params: Sequence[object] = ()) -> tuple | None:
+        cursor = self._connection.execute(self._sql(sql), params)
+        return cursor.fetchone()
+
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        self._connection.execute(self._sql(sql), params)
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        if rows:
+            self._connection.cursor().executemany(self._sql(sql), rows)
+
+    def migrate(self, steps: list[list[str]]) -> None:
+        """Bring the schema up to date; the caller holds the write transaction."""
+        self._execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self._fetchone("SELECT version FROM schema_version")
+        current = row[0] if row else 0
+        for statements in steps[current:]:
+            for statement in statements:
+                self._execute(statement)
+        if row is None:
+            self._execute("INSERT INTO schema_version (version) VALUES (?)", (len(steps),))
+        elif current != len(steps):
+            self._execute("UPDATE schema_version SET version = ?", (len(steps),))
+
+    # -- Reader ----------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        return self._fetchall(sql, params)
+
+    def current(self, type_: str, id_: str) -> StoredVersion | None:
+        row = self._fetchone(
+            f"SELECT {_VERSION_COLUMNS} FROM resources r "
+            "JOIN resource_versions v ON v.res_pk = r.pk AND v.version = r.version "
+            "WHERE r.type = ? AND r.id = ?",
+            (type_, id_),
+        )
+        return _stored(row) if row else None
+
+    def version(self, type_: str, id_: str, version: int) -> StoredVersion | None:
+        row = self._fetchone(
+            f"SELECT {_VERSION_COLUMNS} FROM resources r "
+            "JOIN resource_versions v ON v.res_pk = r.pk "
+            "WHERE r.type = ? AND r.id = ? AND v.version = ?",
+            (type_, id_, version),
+        )
+        return _stored(row) if row else None
+
+    def _history_filter(self, query: HistoryQuery) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        if query.type is not None:
+            clauses.append("r.type = ?")
+            params.append(query.type)
+        if query.id is not None:
+            clauses.append("r.id = ?")
+            params.append(query.id)
+        if query.since is not None:
+            clauses.append("v.last_updated >= ?")
+            params.append(query.since)
+        if query.at_end is not None:
+            # current at some point in [at_start, at_end): created before the end and
+            # not superseded by a later version at or before the start
+            clauses.append("v.last_updated < ?")
+            params.append(query.at_end)
+            clauses.append(
+                "NOT EXISTS (SELECT 1 FROM resource_versions n WHERE n.res_pk = v.res_pk "
+                "AND n.version > v.version AND n.last_updated <= ?)"
+            )
+            params.append(query.at_start)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        return where, params
+
+    def history(self, query: HistoryQuery) -> list[StoredVersion]:
+        where, params = self._history_filter(query)
+        if query.before_seq is not None:
+            where += (" AND " if where else " WHERE ") + "v.seq < ?"
+            params.append(query.before_seq)
+        rows = self._fetchall(
+            f"SELECT {_VERSION_COLUMNS} FROM resource_versions v "
+            f"JOIN resources r ON r.pk = v.res_pk{where} ORDER BY v.seq DESC LIMIT ?",
+            [*params, query.count],
+        )
+        return [_stored(row) for row in rows]
+
+    def count_history(self, query: HistoryQuery) -> int:
+        where, params = self._history_filter(query)
+        row = self._fetchone(
+            f"SELECT COUNT(*) FROM resource_versions v JOIN resources r ON r.pk = v.res_pk{where}",
+            params,
+        )
+        return int(row[0]) if row else 0
+
+    def existing_ids(self, type_: str, ids: Sequence[str], limit: int) -> list[str]:
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        rows = self._fetchall(
+            f"SELECT id FROM resources WHERE type = ? AND deleted = ? AND id IN ({marks}) "
+            "ORDER BY id LIMIT ?",
+            [type_, False, *ids, limit],
+        )
+        return [row[0] for row in rows]
+
+    # -- Writer ----------------------------------------------------------------------
+
+    def lock(self, type_: str, id_: str) -> CurrentState | None:
+        row = self._fetchone(
+            "SELECT pk, version, deleted FROM resources WHERE type = ? AND id = ?"
+            + self.lock_suffix,
+            (type_, id_),
+        )
+        return CurrentState(pk=row[0], version=row[1], deleted=bool(row[2])) if row else None
+
+    def lock_key(self, key: str) -> None:
+        """Writers are serialised per database by default (SQLite); see PostgreSQL."""
+
+    def write_version(
+        self,
+        state: CurrentState | None,
+        version: StoredVersion,
+        index: IndexRows | None = None,
+    ) -> StoredVersion:
+        deleted = version.content is None
+        if state is None:
+            row = self._fetchone(
+                "INSERT INTO resources (type, id, version, last_updated, deleted) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (type, id) DO NOTHING RETURNING pk",
+                (version.type, version.id, version.version, version.last_updated, deleted),
+            )
+            if row is None:
+                raise StoreConflict(f"{version.type}/{version.id} was created concurrently")
+            pk = row[0]
+        else:
+            pk = state.pk
+            self._execute(
+                "UPDATE resources SET version = ?, last_updated = ?, deleted = ? WHERE pk = ?",
+                (version.version, version.last_updated, deleted, pk),
+            )
+            self._execute("DELETE FROM token_index WHERE res_pk = ?", (pk,))
+        seq_row = self._fetchone(
+            "INSERT INTO resource_versions (res_pk, version, last_updated, method, content) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING seq",
+            (pk, version.version, version.last_updated, version.method, version.content),
+        )
+        if index is not None:
+            self._executemany(
+                "INSERT INTO token_index (res_pk, param, system, code) VALUES (?, ?, ?, ?)",
+                [(pk, param, system, code) for param, system, code in index.tokens],
+            )
+        return StoredVersion(
+            type=version.type,
+            id=version.id,
+            version=version.version,
+            last_updated=version.last_updated,
+            method=version.method,
+            content=version.content,
+            seq=seq_row[0] if seq_row else 0,
+        )

@@ -1,0 +1,92 @@
+"""SQLite backend: the embedded default (WAL mode, one writer at a time)."""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ember.store.base import Reader, Store
+from ember.store.schema import migrations
+from ember.store.sql import SQLSession
+
+
+def _path_of(url: str) -> str:
+    # sqlite:///relative.db, sqlite:////absolute.db, sqlite:///:memory: is not supported
+    # because every pooled connection would see its own database.
+    path = url.removeprefix("sqlite:").removeprefix("//")
+    if path.startswith("/") and not url.startswith("sqlite:////"):
+        path = path[1:]
+    if not path or path == ":memory:":
+        raise ValueError("SQLite needs a file path: sqlite:///path/to/ember.db")
+    return path
+
+
+class SQLiteStore(Store):
+    dialect = "sqlite"
+
+    def __init__(self, url: str, pool_size: int = 16) -> None:
+        self.path = _path_of(url)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._pool_size = pool_size
+        self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA cache_size=-65536")
+        return connection
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        try:
+            connection = self._idle.get_nowait()
+        except queue.Empty:
+            connection = self._connect()
+        try:
+            yield connection
+        finally:
+            if connection.in_transaction:
+                connection.rollback()
+            self._idle.put(connection)
+
+    def _migrate(self) -> None:
+        with self.writing() as session:
+            session.migrate(migrations(self.dialect))
+
+    @contextmanager
+    def reading(self) -> Iterator[Reader]:
+        with self._connection() as connection:
+            # One read transaction, so multi-statement reads see one snapshot.
+            connection.execute("BEGIN")
+            try:
+                yield SQLSession(connection, "?")
+            finally:
+                connection.rollback()
+
+    @contextmanager
+    def writing(self) -> Iterator[SQLSession]:
+        with self._connection() as connection:
+            # IMMEDIATE takes the write lock up front: writers queue instead of failing
+            # half-way with SQLITE_BUSY.
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLSession(connection, "?")
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
