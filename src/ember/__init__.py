@@ -1,1 +1,3 @@
 """Ember: a definitions-driven FHIR server."""
+
+__version__ = "0.1.0"

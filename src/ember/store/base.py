@@ -67,6 +67,10 @@ class Reader(ABC):
         """The current version (possibly a tombstone), or None if never stored."""
 
     @abstractmethod
+    def current_many(self, type_: str, ids: Sequence[str]) -> list[StoredVersion]:
+        """Current versions of several resources, in the order of `ids`."""
+
+    @abstractmethod
     def version(self, type_: str, id_: str, version: int) -> StoredVersion | None: ...
 
     @abstractmethod
@@ -75,10 +79,6 @@ class Reader(ABC):
 
     @abstractmethod
     def count_history(self, query: HistoryQuery) -> int: ...
-
-    @abstractmethod
-    def existing_ids(self, type_: str, ids: Sequence[str], limit: int) -> list[str]:
-        """Those of `ids` whose resource currently exists (not deleted)."""
 
     @abstractmethod
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
@@ -120,4 +120,3 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
-

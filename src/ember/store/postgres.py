@@ -51,4 +51,3 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self._pool.close()
-

@@ -7,10 +7,13 @@ same on both backends.
 from __future__ import annotations
 
 _COMMON = {
-    "sqlite": {"pk": "INTEGER PRIMARY KEY", "bigint": "INTEGER", "bool": "INTEGER",
-               "blob": "BLOB"},
-    "postgresql": {"pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "bigint": "BIGINT",
-                   "bool": "BOOLEAN", "blob": "BYTEA"},
+    "sqlite": {"pk": "INTEGER PRIMARY KEY", "bigint": "INTEGER", "bool": "INTEGER", "blob": "BLOB"},
+    "postgresql": {
+        "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "bigint": "BIGINT",
+        "bool": "BOOLEAN",
+        "blob": "BYTEA",
+    },
 }
 
 

@@ -96,6 +96,19 @@ class SQLSession(Writer):
         )
         return _stored(row) if row else None
 
+    def current_many(self, type_: str, ids: Sequence[str]) -> list[StoredVersion]:
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        rows = self._fetchall(
+            f"SELECT {_VERSION_COLUMNS} FROM resources r "
+            "JOIN resource_versions v ON v.res_pk = r.pk AND v.version = r.version "
+            f"WHERE r.type = ? AND r.id IN ({marks})",
+            [type_, *ids],
+        )
+        by_id = {row[1]: _stored(row) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
     def version(self, type_: str, id_: str, version: int) -> StoredVersion | None:
         row = self._fetchone(
             f"SELECT {_VERSION_COLUMNS} FROM resources r "
@@ -149,17 +162,6 @@ class SQLSession(Writer):
             params,
         )
         return int(row[0]) if row else 0
-
-    def existing_ids(self, type_: str, ids: Sequence[str], limit: int) -> list[str]:
-        if not ids:
-            return []
-        marks = ", ".join("?" for _ in ids)
-        rows = self._fetchall(
-            f"SELECT id FROM resources WHERE type = ? AND deleted = ? AND id IN ({marks}) "
-            "ORDER BY id LIMIT ?",
-            [type_, False, *ids, limit],
-        )
-        return [row[0] for row in rows]
 
     # -- Writer ----------------------------------------------------------------------
 

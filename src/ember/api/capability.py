@@ -1,0 +1,101 @@
+"""The CapabilityStatement (capabilitystatement.html), generated from what the server
+really does: the resource types of the model, the interactions the routes serve and
+the search parameters the search engine applies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import ember
+from ember.api.formats import FORMATS
+from ember.engine.interactions import Engine
+from ember.fhir import definitions
+from ember.search.criteria import supported_parameters
+
+_STATUS_EXTENSION = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
+_TYPE_INTERACTIONS = [
+    "read",
+    "vread",
+    "update",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+]
+
+
+def _is_normative(engine: Engine, type_name: str) -> bool:
+    url = engine.model.type(type_name).url
+    sd = engine.model.structure_definitions.get(url or "", {})
+    return any(
+        e.get("url") == _STATUS_EXTENSION and e.get("valueCode") == "normative"
+        for e in sd.get("extension", ())
+    )
+
+
+def _resource(engine: Engine, type_name: str) -> dict[str, Any]:
+    settings = engine.settings
+    return {
+        "type": type_name,
+        "profile": f"http://hl7.org/fhir/StructureDefinition/{type_name}",
+        "interaction": [{"code": code} for code in _TYPE_INTERACTIONS],
+        "versioning": "versioned-update",
+        "readHistory": True,
+        "updateCreate": settings.allow_update_create,
+        "conditionalCreate": True,
+        "conditionalRead": "full-support",
+        "conditionalUpdate": True,
+        "conditionalDelete": "multiple",
+        "searchParam": [
+            {"name": p.code, "definition": p.url, "type": p.type, "documentation": p.description}
+            for p in supported_parameters(type_name)
+        ],
+    }
+
+
+def capability_statement(engine: Engine, base_url: str, mode: str) -> dict[str, Any]:
+    if mode == "terminology":
+        return _terminology_capabilities(engine)
+    types = sorted(engine.model.resource_types)
+    if mode == "normative":
+        types = [t for t in types if _is_normative(engine, t)]
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "publisher": "Ember",
+        "kind": "instance",
+        "software": {"name": "Ember", "version": ember.__version__},
+        "implementation": {"description": "Ember FHIR server", "url": base_url},
+        "fhirVersion": engine.model.fhir_version,
+        "format": [name for f in FORMATS for name in (f.mime, f.name)],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": [_resource(engine, t) for t in types],
+                "interaction": [{"code": "history-system"}],
+            }
+        ],
+    }
+
+
+def _terminology_capabilities(engine: Engine) -> dict[str, Any]:
+    """The code systems the server ships (used for validating required bindings)."""
+    code_systems = definitions.load(engine.model.version, "CodeSystem")
+    return {
+        "resourceType": "TerminologyCapabilities",
+        "status": "active",
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "kind": "instance",
+        "software": {"name": "Ember", "version": ember.__version__},
+        "codeSystem": [
+            {
+                "uri": cs["url"],
+                **({"version": [{"code": cs["version"]}]} if "version" in cs else {}),
+            }
+            for cs in code_systems
+            if "url" in cs
+        ],
+    }

@@ -1,0 +1,102 @@
+"""What a handler needs to know about a FHIR request, read once from the HTTP request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from ember.api.formats import Format, request_format, response_format
+from ember.config import Settings
+from ember.engine.errors import FhirError, bad_request
+
+# Prefer: return=... values (http.html#return)
+RETURN_MINIMAL = "minimal"
+RETURN_REPRESENTATION = "representation"
+RETURN_OUTCOME = "OperationOutcome"
+
+
+def _prefer(header: str | None) -> dict[str, str]:
+    prefs: dict[str, str] = {}
+    for item in (header or "").split(","):
+        for part in item.split(";"):
+            key, _, value = part.strip().partition("=")
+            if key:
+                prefs[key.lower()] = value.strip().strip('"')
+    return prefs
+
+
+@dataclass(slots=True)
+class FhirRequest:
+    request: Request
+    settings: Settings
+    query: list[tuple[str, str]]
+    format: Format
+    pretty: bool
+    prefer_return: str
+    strict: bool
+
+    @classmethod
+    def read(cls, request: Request, settings: Settings) -> FhirRequest:
+        query = list(request.query_params.multi_items())
+        format_param = next((v for k, v in query if k == "_format"), None)
+        fmt = response_format(format_param, request.headers.get("accept"))
+        pretty_values = [v for k, v in query if k == "_pretty"]
+        if pretty_values and pretty_values[-1] not in ("true", "false"):
+            raise bad_request("_pretty must be true or false", "_pretty")
+        prefs = _prefer(request.headers.get("prefer"))
+        prefer_return = prefs.get("return", RETURN_REPRESENTATION)
+        if prefer_return not in (RETURN_MINIMAL, RETURN_REPRESENTATION, RETURN_OUTCOME):
+            prefer_return = RETURN_REPRESENTATION
+        handling = prefs.get("handling")
+        strict = handling == "strict" or (handling != "lenient" and settings.strict_handling)
+        return cls(
+            request=request,
+            settings=settings,
+            query=query,
+            format=fmt,
+            pretty=bool(pretty_values) and pretty_values[-1] == "true",
+            prefer_return=prefer_return,
+            strict=strict,
+        )
+
+    def param(self, name: str) -> str | None:
+        """The value of a parameter that may appear at most once."""
+        values = [v for k, v in self.query if k == name]
+        if len(values) > 1:
+            raise bad_request(f"Parameter {name} may appear only once", name)
+        return values[0] if values else None
+
+    @property
+    def base_url(self) -> str:
+        if self.settings.base_url:
+            return self.settings.base_url.rstrip("/")
+        return str(self.request.base_url).rstrip("/") + "/fhir"
+
+    async def body(self) -> tuple[Format, object]:
+        """The parsed request body (400 if missing or malformed, 413 if too large)."""
+        fmt = request_format(self.request.headers.get("content-type"))
+        limit = self.settings.max_body_bytes
+        declared = self.request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit)
+        chunks = []
+        size = 0
+        async for chunk in self.request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        if not data.strip():
+            raise bad_request("The request has no body; a FHIR resource was expected")
+        try:
+            return fmt, fmt.parse(data)
+        except ValueError as exc:
+            raise FhirError.of(
+                400, "structure", f"The body is not valid {fmt.name}: {exc}"
+            ) from None
+
+
+def _too_large(limit: int) -> FhirError:
+    return FhirError.of(413, "too-costly", f"The request body is larger than {limit} bytes")

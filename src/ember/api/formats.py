@@ -1,0 +1,102 @@
+"""Content negotiation (http.html#mime-type, formats.html): which representation a
+request is in and which one the client wants back.
+
+JSON is the only format so far; XML and Turtle plug in as further `Format`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ember.engine.errors import FhirError
+from ember.fhir.formats import json as fhir_json
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    name: str  # the short _format value
+    mime: str  # the FHIR MIME type we answer with
+    accepted: frozenset[str]  # MIME types and _format values that select it
+    parse: Callable[[bytes], Any]
+    dumps: Callable[..., bytes]
+
+    @property
+    def content_type(self) -> str:
+        return f"{self.mime}; charset=utf-8"
+
+
+JSON = Format(
+    name="json",
+    mime="application/fhir+json",
+    accepted=frozenset({"json", "application/fhir+json", "application/json", "text/json"}),
+    parse=fhir_json.parse,
+    dumps=fhir_json.dumps,
+)
+
+FORMATS: tuple[Format, ...] = (JSON,)
+_BY_NAME = {name: f for f in FORMATS for name in f.accepted}
+
+# FHIR versions this server speaks, as the fhirVersion MIME parameter names them.
+FHIR_VERSION_PARAMETERS = frozenset({"4.0", "4.0.1"})
+
+
+def _split_media_range(item: str) -> tuple[str, dict[str, str]]:
+    kind, *params = (p.strip() for p in item.split(";"))
+    parameters = {}
+    for param in params:
+        key, _, value = param.partition("=")
+        parameters[key.strip().lower()] = value.strip().strip('"')
+    return kind.lower(), parameters
+
+
+def _check_fhir_version(params: dict[str, str]) -> bool:
+    version = params.get("fhirversion")
+    return version is None or version in FHIR_VERSION_PARAMETERS
+
+
+def response_format(format_param: str | None, accept: str | None) -> Format:
+    """The format to answer in: `_format` wins over Accept; 406 if none is supported."""
+    if format_param:
+        kind, params = _split_media_range(format_param)
+        found = _BY_NAME.get(kind) or _BY_NAME.get(format_param.strip().lower())
+        if found is None or not _check_fhir_version(params):
+            raise FhirError.of(
+                406, "not-supported", f"_format {format_param!r} is not supported by this server"
+            )
+        return found
+    if not accept:
+        return JSON
+    ranked: list[tuple[float, int, Format]] = []
+    for position, item in enumerate(accept.split(",")):
+        kind, params = _split_media_range(item)
+        try:
+            quality = float(params.get("q", "1"))
+        except ValueError:
+            quality = 1.0
+        if quality <= 0 or not _check_fhir_version(params):
+            continue
+        if kind in ("*/*", "application/*"):
+            ranked.append((quality, -position, JSON))
+        elif kind in _BY_NAME:
+            ranked.append((quality, -position, _BY_NAME[kind]))
+    if not ranked:
+        supported = ", ".join(f.mime for f in FORMATS)
+        raise FhirError.of(
+            406, "not-supported", f"Accept {accept!r} names no format this server has ({supported})"
+        )
+    return max(ranked, key=lambda r: (r[0], r[1]))[2]
+
+
+def request_format(content_type: str | None) -> Format:
+    """The format of a request body; 415 if it is not one we read."""
+    if not content_type:
+        return JSON  # clients that omit Content-Type nearly always send JSON
+    kind, params = _split_media_range(content_type)
+    found = _BY_NAME.get(kind)
+    if found is None or not _check_fhir_version(params):
+        raise FhirError.of(
+            415, "not-supported", f"Content-Type {content_type!r} is not supported by this server"
+        )
+    return found

@@ -1,0 +1,260 @@
+"""One handler per FHIR interaction: read the request, call the engine, answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ember.api import bundles
+from ember.api.capability import capability_statement
+from ember.api.context import RETURN_OUTCOME, FhirRequest
+from ember.api.formats import JSON
+from ember.api.responses import (
+    Transform,
+    json_response,
+    outcome_response,
+    resource_response,
+    version_headers,
+    write_response,
+)
+from ember.engine.errors import bad_request
+from ember.engine.interactions import Engine
+from ember.engine.versioning import etag, parse_etag, parse_http_date
+from ember.fhir import subset
+from ember.fhir.formats import json as fhir_json
+from ember.fhir.issues import Issue
+from ember.search.dates import parse_range
+from ember.store.base import HistoryQuery, StoredVersion
+
+
+def _embed(ctx: FhirRequest) -> bundles.Embed:
+    return orjson.Fragment if ctx.format is JSON and not ctx.pretty else fhir_json.parse
+
+
+def _count(ctx: FhirRequest) -> int:
+    raw = ctx.param("_count")
+    if raw is None:
+        return ctx.settings.default_count
+    if not raw.isdigit():
+        raise bad_request(f"_count must be a non-negative integer, got {raw!r}", "_count")
+    return min(int(raw), ctx.settings.max_count)
+
+
+def _subset_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
+    summary = ctx.param("_summary")
+    elements = ctx.param("_elements")
+    if summary is not None and elements is not None:
+        raise bad_request("_summary and _elements cannot be used together", "_summary")
+    if summary is not None:
+        if summary not in subset.SUMMARY_MODES or summary == "count":
+            raise bad_request(
+                f"_summary must be one of true, text, data, false here; got {summary!r}",
+                "_summary",
+            )
+        if summary == "false":
+            return None
+        return lambda resource: subset.summary(resource, summary, engine.model)
+    if elements is not None:
+        names = [n.strip() for n in elements.split(",") if n.strip()]
+        return lambda resource: subset.elements(resource, names, engine.model)
+    return None
+
+
+# -- instance level ----------------------------------------------------------------------
+
+
+async def read(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
+    transform = _subset_transform(ctx, engine)
+    stored = await run_in_threadpool(engine.read, type_, id_)
+    if _not_modified(ctx, stored):
+        return Response(b"", 304, version_headers(stored))
+    return resource_response(ctx, stored, transform=transform)
+
+
+def _not_modified(ctx: FhirRequest, stored: StoredVersion) -> bool:
+    if_none_match = ctx.request.headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = [t.strip() for t in if_none_match.split(",")]
+        return "*" in tags or any(parse_etag(t, "If-None-Match") == stored.version for t in tags)
+    if_modified_since = ctx.request.headers.get("if-modified-since")
+    if if_modified_since is not None:
+        since = parse_http_date(if_modified_since)
+        # HTTP dates have whole seconds: compare at that precision.
+        return since is not None and stored.last_updated // 1_000_000 * 1_000_000 <= since
+    return False
+
+
+async def vread(ctx: FhirRequest, engine: Engine, type_: str, id_: str, vid: str) -> Response:
+    transform = _subset_transform(ctx, engine)
+    stored = await run_in_threadpool(engine.vread, type_, id_, vid)
+    return resource_response(ctx, stored, transform=transform)
+
+
+async def update(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
+    _, resource = await ctx.body()
+    result = await run_in_threadpool(
+        engine.update, type_, id_, resource, ctx.request.headers.get("if-match")
+    )
+    verb = "created" if result.created else "updated"
+    return write_response(ctx, result.stored, result.status, f"{type_}/{id_} {verb}")
+
+
+async def delete(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
+    result = await run_in_threadpool(engine.delete, type_, id_, ctx.request.headers.get("if-match"))
+    message = f"{type_}/{id_} deleted" if result else f"{type_}/{id_} did not exist; nothing to do"
+    headers = {"ETag": etag(result.stored.version)} if result else {}
+    return _delete_response(ctx, message, headers)
+
+
+def _delete_response(ctx: FhirRequest, message: str, headers: dict[str, str]) -> Response:
+    # A delete has no representation: 204, unless the client asks for an outcome.
+    if ctx.prefer_return == RETURN_OUTCOME:
+        return outcome_response(ctx, [Issue("information", "informational", message)], 200, headers)
+    return Response(b"", 204, headers)
+
+
+async def instance_history(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
+    return await _history(ctx, engine, f"{type_}/{id_}/_history", type_, id_)
+
+
+# -- type level --------------------------------------------------------------------------
+
+
+async def create(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
+    _, resource = await ctx.body()
+    result = await run_in_threadpool(
+        engine.create, type_, resource, ctx.request.headers.get("if-none-exist")
+    )
+    stored = result.stored
+    message = (
+        f"{type_}/{stored.id} created"
+        if result.changed
+        else f"If-None-Exist matched {type_}/{stored.id}; nothing created"
+    )
+    return write_response(ctx, stored, result.status, message)
+
+
+async def conditional_update(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
+    _, resource = await ctx.body()
+    query = str(ctx.request.url.query)
+    result = await run_in_threadpool(
+        engine.conditional_update, type_, query, resource, ctx.request.headers.get("if-match")
+    )
+    stored = result.stored
+    verb = "created" if result.created else "updated"
+    return write_response(ctx, stored, result.status, f"{type_}/{stored.id} {verb}")
+
+
+async def conditional_delete(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
+    results = await run_in_threadpool(engine.conditional_delete, type_, str(ctx.request.url.query))
+    if len(results) == 1:
+        headers = {"ETag": etag(results[0].stored.version)}
+        message = f"{type_}/{results[0].stored.id} deleted"
+    else:
+        headers = {}
+        message = f"{len(results)} {type_} resources deleted"
+    return _delete_response(ctx, message, headers)
+
+
+async def search(
+    ctx: FhirRequest, engine: Engine, type_: str, form: list | None = None
+) -> Response:
+    query = [(k, v) for k, v in ctx.query if not k.startswith("_format")] + (form or [])
+    count = _count(ctx)
+    summary = ctx.param("_summary")
+    versions, criteria = await run_in_threadpool(engine.search, type_, query, ctx.strict, count)
+    if summary == "count":
+        versions = []
+    bundle = bundles.searchset_bundle(
+        ctx.base_url,
+        type_,
+        criteria.as_query(),
+        versions,
+        None,
+        list(criteria.ignored),
+        _embed(ctx),
+    )
+    return json_response(ctx, bundle)
+
+
+async def search_post(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
+    content_type = ctx.request.headers.get("content-type", "")
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        raise bad_request("POST _search takes an application/x-www-form-urlencoded body")
+    form = await ctx.request.form()
+    return await search(ctx, engine, type_, [(k, str(v)) for k, v in form.multi_items()])
+
+
+async def type_history(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
+    return await _history(ctx, engine, f"{type_}/_history", type_, None)
+
+
+# -- system level ------------------------------------------------------------------------
+
+
+async def system_history(ctx: FhirRequest, engine: Engine) -> Response:
+    return await _history(ctx, engine, "_history", None, None)
+
+
+async def capabilities(ctx: FhirRequest, engine: Engine) -> Response:
+    mode = ctx.param("mode") or "full"
+    if mode not in ("full", "normative", "terminology"):
+        raise bad_request(f"mode must be full, normative or terminology; got {mode!r}", "mode")
+    return json_response(ctx, capability_statement(engine, ctx.base_url, mode))
+
+
+# -- shared ------------------------------------------------------------------------------
+
+
+def _instant_param(ctx: FhirRequest, name: str) -> tuple[int, int] | None:
+    raw = ctx.param(name)
+    if raw is None:
+        return None
+    try:
+        return parse_range(raw)
+    except ValueError as exc:
+        raise bad_request(f"{name}: {exc}", name) from None
+
+
+async def _history(
+    ctx: FhirRequest, engine: Engine, path: str, type_: str | None, id_: str | None
+) -> Response:
+    since = _instant_param(ctx, "_since")
+    at = _instant_param(ctx, "_at")
+    page = ctx.param("_page")
+    before = bundles.decode_cursor(page) if page else None
+    if page and before is None:
+        raise bad_request("_page is not a paging token this server issued", "_page")
+    count = _count(ctx)
+    query = HistoryQuery(
+        type=type_,
+        id=id_,
+        since=since[0] if since else None,
+        at_start=at[0] if at else None,
+        at_end=at[1] if at else None,
+        before_seq=before,
+        count=count + 1,  # one more tells whether there is a next page
+    )
+    versions = await run_in_threadpool(engine.history, query)
+    total = None
+    if ctx.param("_total") == "accurate":
+        total = await run_in_threadpool(engine.count_history, query)
+    applied = [(k, v) for k, v in ctx.query if k in ("_count", "_since", "_at", "_page", "_total")]
+    bundle = bundles.history_bundle(
+        ctx.base_url, path, applied, versions[:count], len(versions) > count, total, _embed(ctx)
+    )
+    return json_response(ctx, bundle)
+
+
+def unsupported(what: str, status: int = 501) -> Any:
+    async def handler(ctx: FhirRequest, engine: Engine, *args: str) -> Response:
+        return outcome_response(
+            ctx,
+            [Issue("error", "not-supported", f"{what} is not supported by this server yet")],
+            status,
+        )
+
+    return handler

@@ -1,0 +1,350 @@
+"""create, read, vread, update, delete, history and their conditional forms
+(http.html), on top of the store, with validation and versioning."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ember.config import Settings
+from ember.engine.errors import (
+    FhirError,
+    bad_request,
+    conflict,
+    gone,
+    not_found,
+    precondition_failed,
+    unprocessable,
+)
+from ember.engine.resources import with_server_meta
+from ember.engine.versioning import etag, now_micros, parse_etag
+from ember.fhir.formats import json as fhir_json
+from ember.fhir.model import get_model
+from ember.fhir.subset import is_subsetted
+from ember.fhir.validation import validate_resource
+from ember.search import criteria as search_criteria
+from ember.search.index import index_rows
+from ember.store.base import (
+    CurrentState,
+    HistoryQuery,
+    IndexRows,
+    Store,
+    StoreConflict,
+    StoredVersion,
+    Writer,
+)
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_RETRIES = 3
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    stored: StoredVersion  # the version written (or found, for a conditional create)
+    created: bool  # 201 rather than 200
+    changed: bool = True  # False when nothing was written (create matched, delete of nothing)
+
+    @property
+    def status(self) -> int:
+        return 201 if self.created else 200
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    resource: dict[str, Any]
+    index: IndexRows
+
+
+class Engine:
+    """The interactions of one FHIR server over one store."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.model = get_model(settings.fhir_version)
+
+    # -- checks ----------------------------------------------------------------------
+
+    def check_type(self, type_: str) -> None:
+        if not self.model.is_resource_type(type_):
+            raise FhirError.of(404, "not-supported", f"Unknown resource type {type_!r}")
+
+    def check_id(self, id_: str) -> None:
+        if not ID_PATTERN.fullmatch(id_):
+            raise bad_request(f"{id_!r} is not a valid resource id (1-64 of A-Z a-z 0-9 - .)", "id")
+
+    def _check_body(self, type_: str, resource: Any) -> _Prepared:
+        if not isinstance(resource, dict):
+            raise bad_request("The body must be a JSON object (a FHIR resource)")
+        body_type = resource.get("resourceType")
+        if body_type != type_:
+            raise bad_request(
+                f"The body is a {body_type!r} resource, but the URL is for {type_}",
+                "resourceType",
+            )
+        issues = validate_resource(resource, self.model, max_depth=self.settings.max_depth)
+        if any(i.severity in ("error", "fatal") for i in issues):
+            raise FhirError(400, issues)
+        if is_subsetted(resource):
+            raise unprocessable(
+                "The resource carries the SUBSETTED tag: it is an incomplete copy and cannot "
+                "be stored (change.html)",
+                f"{type_}.meta.tag",
+            )
+        return _Prepared(resource, index_rows(resource))
+
+    def _criteria(self, type_: str, query: str) -> search_criteria.Criteria:
+        try:
+            found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+        except search_criteria.InvalidSearch as exc:
+            raise FhirError(400, [exc.issue]) from None
+        if not found.criteria:
+            raise bad_request("Conditional interactions need at least one search criterion")
+        return found
+
+    # -- writing ---------------------------------------------------------------------
+
+    def _retrying(self, work: Callable[[], T]) -> T:
+        for _ in range(_RETRIES - 1):
+            try:
+                return work()
+            except StoreConflict:
+                continue
+        try:
+            return work()
+        except StoreConflict as exc:
+            raise conflict(str(exc)) from None
+
+    def _write(
+        self,
+        writer: Writer,
+        state: CurrentState | None,
+        type_: str,
+        id_: str,
+        prepared: _Prepared,
+        method: str,
+    ) -> WriteResult:
+        version = state.version + 1 if state else 1
+        timestamp = now_micros()
+        resource = with_server_meta(prepared.resource, id_, version, timestamp)
+        stored = writer.write_version(
+            state,
+            StoredVersion(type_, id_, version, timestamp, method, fhir_json.dumps(resource)),
+            prepared.index,
+        )
+        return WriteResult(stored, created=state is None or state.deleted)
+
+    def _check_if_match(self, state: CurrentState | None, if_match: str | None, what: str) -> None:
+        if if_match is None:
+            if self.settings.require_if_match and state is not None and not state.deleted:
+                raise bad_request(
+                    f"This server requires version-aware updates: send If-Match with the "
+                    f"current ETag of {what}",
+                    "If-Match",
+                )
+            return
+        wanted = parse_etag(if_match)
+        if state is None or state.deleted or state.version != wanted:
+            current = (
+                "does not exist"
+                if state is None or state.deleted
+                else (f"is at version {state.version}")
+            )
+            raise precondition_failed(f"If-Match names version {wanted}, but {what} {current}")
+
+    def create(self, type_: str, resource: Any, if_none_exist: str | None = None) -> WriteResult:
+        self.check_type(type_)
+        prepared = self._check_body(type_, resource)
+        condition = self._criteria(type_, if_none_exist) if if_none_exist else None
+
+        def work() -> WriteResult:
+            with self.store.writing() as writer:
+                if condition is not None:
+                    writer.lock_key(f"{type_}?{condition.as_query()}")
+                    matches = search_criteria.find_ids(writer, condition, 2)
+                    if len(matches) > 1:
+                        raise precondition_failed(
+                            f"If-None-Exist matches more than one {type_}: the criteria are "
+                            "not selective enough"
+                        )
+                    if matches:
+                        existing = writer.current(type_, matches[0])
+                        assert existing is not None
+                        return WriteResult(existing, created=False, changed=False)
+                return self._write(writer, None, type_, str(uuid.uuid4()), prepared, "POST")
+
+        return self._retrying(work)
+
+    def update(
+        self, type_: str, id_: str, resource: Any, if_match: str | None = None
+    ) -> WriteResult:
+        self.check_type(type_)
+        self.check_id(id_)
+        prepared = self._check_body(type_, resource)
+        body_id = resource.get("id")
+        if body_id is None:
+            raise bad_request(
+                f"The resource has no id; it must be {id_!r} as in the URL", f"{type_}.id"
+            )
+        if body_id != id_:
+            raise bad_request(
+                f"The resource id {body_id!r} does not match the id {id_!r} in the URL",
+                f"{type_}.id",
+            )
+        return self._retrying(lambda: self._update_locked(type_, id_, prepared, if_match, "PUT"))
+
+    def _update_locked(
+        self, type_: str, id_: str, prepared: _Prepared, if_match: str | None, method: str
+    ) -> WriteResult:
+        with self.store.writing() as writer:
+            state = writer.lock(type_, id_)
+            self._check_if_match(state, if_match, f"{type_}/{id_}")
+            if (state is None or state.deleted) and not self.settings.allow_update_create:
+                raise FhirError.of(
+                    405,
+                    "not-supported",
+                    f"{type_}/{id_} does not exist and this server does not allow clients "
+                    "to choose ids",
+                )
+            return self._write(writer, state, type_, id_, prepared, method)
+
+    def conditional_update(
+        self, type_: str, query: str, resource: Any, if_match: str | None = None
+    ) -> WriteResult:
+        self.check_type(type_)
+        prepared = self._check_body(type_, resource)
+        condition = self._criteria(type_, query)
+        body_id = resource.get("id")
+
+        def work() -> WriteResult:
+            with self.store.writing() as writer:
+                writer.lock_key(f"{type_}?{condition.as_query()}")
+                matches = search_criteria.find_ids(writer, condition, 2)
+                if len(matches) > 1:
+                    raise precondition_failed(
+                        f"The criteria match more than one {type_}: not selective enough"
+                    )
+                if matches:
+                    if body_id is not None and body_id != matches[0]:
+                        raise bad_request(
+                            f"The resource id {body_id!r} differs from the matching "
+                            f"{type_}/{matches[0]}",
+                            f"{type_}.id",
+                        )
+                    id_ = matches[0]
+                elif body_id is not None:
+                    self.check_id(body_id)
+                    id_ = body_id
+                else:
+                    id_ = str(uuid.uuid4())
+                state = writer.lock(type_, id_)
+                self._check_if_match(state, if_match, f"{type_}/{id_}")
+                return self._write(writer, state, type_, id_, prepared, "PUT")
+
+        return self._retrying(work)
+
+    def delete(self, type_: str, id_: str, if_match: str | None = None) -> WriteResult | None:
+        """Write a tombstone; None if there was nothing to delete (http.html#delete)."""
+        self.check_type(type_)
+        self.check_id(id_)
+        with self.store.writing() as writer:
+            state = writer.lock(type_, id_)
+            if if_match is not None:
+                self._check_if_match(state, if_match, f"{type_}/{id_}")
+            if state is None or state.deleted:
+                return None
+            return self._tombstone(writer, state, type_, id_)
+
+    def _tombstone(self, writer: Writer, state: CurrentState, type_: str, id_: str) -> WriteResult:
+        stored = writer.write_version(
+            state, StoredVersion(type_, id_, state.version + 1, now_micros(), "DELETE", None)
+        )
+        return WriteResult(stored, created=False)
+
+    def conditional_delete(self, type_: str, query: str) -> list[WriteResult]:
+        """Delete every match, up to the configured maximum (more: 412)."""
+        self.check_type(type_)
+        condition = self._criteria(type_, query)
+        limit = self.settings.conditional_delete_max
+        with self.store.writing() as writer:
+            matches = search_criteria.find_ids(writer, condition, limit + 1)
+            if len(matches) > limit:
+                raise precondition_failed(
+                    f"The criteria match more than {limit} {type_} resources; this server "
+                    f"deletes at most {limit} at once"
+                )
+            results = []
+            for id_ in matches:
+                state = writer.lock(type_, id_)
+                if state is not None and not state.deleted:
+                    results.append(self._tombstone(writer, state, type_, id_))
+            return results
+
+    # -- reading ---------------------------------------------------------------------
+
+    def read(self, type_: str, id_: str) -> StoredVersion:
+        self.check_type(type_)
+        self.check_id(id_)
+        with self.store.reading() as reader:
+            stored = reader.current(type_, id_)
+        if stored is None:
+            raise not_found(f"{type_}/{id_} is not known")
+        if stored.deleted:
+            raise gone(
+                f"{type_}/{id_} was deleted",
+                {"ETag": etag(stored.version)},
+            )
+        return stored
+
+    def vread(self, type_: str, id_: str, version: str) -> StoredVersion:
+        self.check_type(type_)
+        self.check_id(id_)
+        if not version.isdigit():
+            raise bad_request(f"{version!r} is not a version id of this server", "vid")
+        with self.store.reading() as reader:
+            stored = reader.version(type_, id_, int(version))
+            if stored is None:
+                exists = reader.current(type_, id_) is not None
+        if stored is None:
+            what = f"version {version} of {type_}/{id_}" if exists else f"{type_}/{id_}"
+            raise not_found(f"{what} is not known")
+        if stored.deleted:
+            raise gone(f"Version {version} of {type_}/{id_} is a deletion")
+        return stored
+
+    def history(self, query: HistoryQuery) -> list[StoredVersion]:
+        """One page of history, newest first."""
+        if query.type is not None:
+            self.check_type(query.type)
+        if query.id is not None:
+            assert query.type is not None
+            self.check_id(query.id)
+        with self.store.reading() as reader:
+            if (
+                query.id is not None
+                and query.type is not None
+                and reader.current(query.type, query.id) is None
+            ):
+                raise not_found(f"{query.type}/{query.id} is not known")
+            return reader.history(query)
+
+    def count_history(self, query: HistoryQuery) -> int:
+        with self.store.reading() as reader:
+            return reader.count_history(query)
+
+    def search(
+        self, type_: str, query: list[tuple[str, str]], strict: bool, limit: int
+    ) -> tuple[list[StoredVersion], search_criteria.Criteria]:
+        """Current versions of the resources that match, and the criteria applied."""
+        self.check_type(type_)
+        try:
+            found = search_criteria.parse(type_, query, strict=strict)
+        except search_criteria.InvalidSearch as exc:
+            raise FhirError(400, [exc.issue]) from None
+        with self.store.reading() as reader:
+            ids = search_criteria.find_ids(reader, found, limit)
+            return reader.current_many(type_, ids), found

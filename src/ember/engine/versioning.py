@@ -1,0 +1,48 @@
+"""Version ids, ETags and server timestamps (versioning.html, http.html#concurrency)."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+
+from ember.engine.errors import bad_request
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?([^"\s]+)"?\s*$')
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def parse_etag(header: str, name: str = "If-Match") -> int:
+    """The version number an If-Match / If-None-Match header names."""
+    match = _ETAG.match(header)
+    if not match or not match.group(1).isdigit():
+        raise bad_request(f'{name} must be an ETag like W/"3", got {header!r}', name)
+    return int(match.group(1))
+
+
+def now_micros() -> int:
+    # Millisecond resolution: the stored value is exactly what meta.lastUpdated says.
+    return time.time_ns() // 1_000_000 * 1000
+
+
+def instant(micros: int) -> str:
+    """FHIR instant text of a server timestamp: 2026-11-21T10:00:00.123Z."""
+    moment = datetime.fromtimestamp(micros / 1_000_000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def http_date(micros: int) -> str:
+    """RFC 7231 date for Last-Modified."""
+    moment = datetime.fromtimestamp(micros / 1_000_000, UTC)
+    return moment.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def parse_http_date(value: str) -> int | None:
+    try:
+        moment = datetime.strptime(value.strip(), "%a, %d %b %Y %H:%M:%S GMT")
+    except ValueError:
+        return None
+    return int(moment.replace(tzinfo=UTC).timestamp()) * 1_000_000

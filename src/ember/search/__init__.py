@@ -1,0 +1,1 @@
+"""Search: parameters from the definitions, index extraction, criteria -> SQL."""

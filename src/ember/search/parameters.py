@@ -1,0 +1,49 @@
+"""The search parameters a FHIR version defines, by resource type and code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from ember.fhir import definitions
+
+
+@dataclass(frozen=True, slots=True)
+class SearchParameter:
+    code: str
+    type: str  # number, date, string, token, reference, composite, quantity, uri, special
+    expression: str | None
+    url: str
+    description: str
+
+
+# Parameters every resource type has (search.html#all), answered from the resource
+# table itself rather than from an index.
+RESOURCE_LEVEL = frozenset({"_id"})
+
+
+@cache
+def parameters(version: str = "r4") -> dict[str, dict[str, SearchParameter]]:
+    """{resource type (or "Resource"): {code: SearchParameter}} from the definitions."""
+    by_type: dict[str, dict[str, SearchParameter]] = {}
+    for sp in definitions.load(version, "SearchParameter"):
+        param = SearchParameter(
+            code=sp["code"],
+            type=sp["type"],
+            expression=sp.get("expression"),
+            url=sp["url"],
+            description=sp.get("description", ""),
+        )
+        for base in sp.get("base", ()):
+            by_type.setdefault(base, {})[param.code] = param
+    return by_type
+
+
+def parameter(resource_type: str, code: str, version: str = "r4") -> SearchParameter | None:
+    """The parameter `code` on a type, including those defined on Resource/DomainResource."""
+    table = parameters(version)
+    for scope in (resource_type, "DomainResource", "Resource"):
+        found = table.get(scope, {}).get(code)
+        if found is not None:
+            return found
+    return None

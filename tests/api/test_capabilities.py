@@ -1,0 +1,32 @@
+"""GET /metadata describes what the server really does."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+
+def test_capability_statement(client: TestClient) -> None:
+    response = client.get("/fhir/metadata")
+    assert response.status_code == 200
+    statement = response.json()
+    assert statement["resourceType"] == "CapabilityStatement"
+    assert statement["fhirVersion"] == "4.0.1"
+    assert "application/fhir+json" in statement["format"]
+    resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert len(resources) == 146
+    patient = resources["Patient"]
+    assert {i["code"] for i in patient["interaction"]} >= {"read", "vread", "update", "create"}
+    assert {p["name"] for p in patient["searchParam"]} == {"_id", "identifier"}
+    assert "Binary" in resources
+
+
+def test_capability_modes(client: TestClient) -> None:
+    normative = client.get("/fhir/metadata?mode=normative").json()
+    types = {r["type"] for r in normative["rest"][0]["resource"]}
+    assert "Patient" in types and "Encounter" not in types
+    terminology = client.get("/fhir/metadata?mode=terminology").json()
+    assert terminology["resourceType"] == "TerminologyCapabilities"
+    assert any(
+        cs["uri"] == "http://hl7.org/fhir/administrative-gender" for cs in terminology["codeSystem"]
+    )
+    assert client.get("/fhir/metadata?mode=bogus").status_code == 400
