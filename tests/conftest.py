@@ -20,7 +20,6 @@ from starlette.testclient import TestClient
 from ember.api.app import create_app
 from ember.config import Settings
 
-TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
 POSTGRES_URL = os.environ.get("EMBER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/")
 BACKENDS = [
     b.strip() for b in os.environ.get("EMBER_TEST_BACKENDS", "sqlite,postgresql").split(",")
@@ -30,13 +29,6 @@ _START_HINT = (
     "Start it (Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start)\n"
     "or point EMBER_TEST_POSTGRES_URL at a server where user postgres may create databases."
 )
-
-
-def testdata(*parts: str) -> Path:
-    """A path inside ../shared/testdata; fails loudly if the folder is missing."""
-    if not TESTDATA.is_dir():
-        pytest.fail(f"test data not found at {TESTDATA}: shared/ must sit beside the repository")
-    return TESTDATA.joinpath(*parts)
 
 
 def _admin_url() -> str:

@@ -1,0 +1,78 @@
+"""Concurrent writers: no lost updates, one resource per conditional create."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ember.config import Settings
+from ember.engine.errors import FhirError
+from ember.engine.interactions import Engine
+from ember.store import open_store
+
+WRITERS = 8
+
+
+@pytest.fixture
+def engine(settings: Settings):  # type: ignore[no-untyped-def]
+    store = open_store(settings.database_url)
+    yield Engine(store, settings)
+    store.close()
+
+
+def test_if_match_lets_exactly_one_writer_win(engine: Engine) -> None:
+    engine.update("Patient", "race", {"resourceType": "Patient", "id": "race"})
+
+    def attempt(n: int) -> int:
+        body = {"resourceType": "Patient", "id": "race", "birthDate": f"19{n:02d}"}
+        try:
+            engine.update("Patient", "race", body, if_match='W/"1"')
+            return 1
+        except FhirError as error:
+            assert error.status == 412
+            return 0
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        wins = sum(pool.map(attempt, range(WRITERS)))
+    assert wins == 1
+    assert engine.read("Patient", "race").version == 2
+
+
+def test_unconditional_updates_all_land_as_versions(engine: Engine) -> None:
+    engine.update("Patient", "many", {"resourceType": "Patient", "id": "many"})
+
+    def write(n: int) -> None:
+        engine.update(
+            "Patient", "many", {"resourceType": "Patient", "id": "many", "birthDate": f"19{n:02d}"}
+        )
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        list(pool.map(write, range(WRITERS)))
+    assert engine.read("Patient", "many").version == WRITERS + 1
+
+
+def test_concurrent_conditional_creates_make_one_resource(engine: Engine) -> None:
+    body = {
+        "resourceType": "Patient",
+        "identifier": [{"system": "http://example.org/mrn", "value": "once"}],
+    }
+
+    def create(_: int) -> str:
+        return engine.create(
+            "Patient", body, if_none_exist="identifier=http://example.org/mrn|once"
+        ).stored.id
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        ids = set(pool.map(create, range(WRITERS)))
+    assert len(ids) == 1
+
+
+def test_concurrent_update_as_create_of_one_id(engine: Engine) -> None:
+    def put(n: int) -> bool:
+        return engine.update("Patient", "fresh", {"resourceType": "Patient", "id": "fresh"}).created
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        created = list(pool.map(put, range(WRITERS)))
+    assert created.count(True) == 1
+    assert engine.read("Patient", "fresh").version == WRITERS

@@ -1,0 +1,91 @@
+"""The store on both backends: versions, tombstones, atomic writes, migrations."""
+
+from __future__ import annotations
+
+import pytest
+
+from ember.store import HistoryQuery, StoredVersion, open_store
+from ember.store.base import IndexRows
+
+
+def _version(id_: str, version: int, at: int, content: bytes | None = b"{}") -> StoredVersion:
+    method = "DELETE" if content is None else "PUT"
+    return StoredVersion("Patient", id_, version, at, method, content)
+
+
+def test_versions_tombstones_and_history(database_url: str) -> None:
+    store = open_store(database_url)
+    try:
+        for n, content in enumerate([b'{"v":1}', b'{"v":2}', None], start=1):
+            with store.writing() as writer:
+                state = writer.lock("Patient", "a")
+                writer.write_version(state, _version("a", n, n * 10, content))
+        with store.reading() as reader:
+            current = reader.current("Patient", "a")
+            assert current is not None and current.deleted and current.version == 3
+            old = reader.version("Patient", "a", 1)
+            assert old is not None and old.content == b'{"v":1}'
+            history = reader.history(HistoryQuery(type="Patient", id="a"))
+            assert [v.version for v in history] == [3, 2, 1]
+            # current at some point in [15, 25): version 1 until 20, then version 2
+            at = reader.history(HistoryQuery(type="Patient", id="a", at_start=15, at_end=25))
+            assert [v.version for v in at] == [2, 1]
+            assert reader.count_history(HistoryQuery(since=20)) == 2
+    finally:
+        store.close()
+
+
+def test_failed_write_stores_nothing(database_url: str) -> None:
+    store = open_store(database_url)
+    try:
+        with pytest.raises(RuntimeError), store.writing() as writer:
+            writer.write_version(
+                None, _version("b", 1, 1), IndexRows(tokens=[("identifier", None, "x")])
+            )
+            raise RuntimeError("a later step fails")
+        with store.reading() as reader:
+            assert reader.current("Patient", "b") is None
+            assert reader.query("SELECT COUNT(*) FROM token_index") == [(0,)]
+    finally:
+        store.close()
+
+
+def test_index_rows_are_replaced_and_dropped_on_delete(database_url: str) -> None:
+    store = open_store(database_url)
+    try:
+        rows = IndexRows(tokens=[("identifier", "s", "1"), ("identifier", "s", "2")])
+        with store.writing() as writer:
+            writer.write_version(None, _version("c", 1, 1), rows)
+        with store.writing() as writer:
+            state = writer.lock("Patient", "c")
+            writer.write_version(
+                state, _version("c", 2, 2), IndexRows(tokens=[("identifier", "s", "3")])
+            )
+        with store.reading() as reader:
+            assert reader.query("SELECT code FROM token_index") == [("3",)]
+        with store.writing() as writer:
+            state = writer.lock("Patient", "c")
+            writer.write_version(state, _version("c", 3, 3, None))
+        with store.reading() as reader:
+            assert reader.query("SELECT COUNT(*) FROM token_index") == [(0,)]
+    finally:
+        store.close()
+
+
+def test_reopening_keeps_data_and_schema(database_url: str) -> None:
+    store = open_store(database_url)
+    with store.writing() as writer:
+        writer.write_version(None, _version("d", 1, 1))
+    store.close()
+    again = open_store(database_url)
+    try:
+        with again.reading() as reader:
+            assert reader.current("Patient", "d") is not None
+            assert reader.query("SELECT version FROM schema_version") == [(1,)]
+    finally:
+        again.close()
+
+
+def test_unknown_database_url() -> None:
+    with pytest.raises(ValueError, match="unsupported database URL"):
+        open_store("mysql://nope")
