@@ -60,11 +60,8 @@ class Criteria:
     ignored: tuple[Issue, ...]  # warnings about parameters that were not applied
 
     def as_query(self) -> list[tuple[str, str]]:
-        return [(c.code, ",".join(_escape(v) for v in c.values)) for c in self.criteria]
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(",", "\\,").replace("|", "\\|")
+        # values keep their escapes, so joining them gives back the query as written
+        return [(c.code, ",".join(c.values)) for c in self.criteria]
 
 
 def split_values(raw: str) -> tuple[str, ...]:
