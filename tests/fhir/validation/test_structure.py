@@ -58,15 +58,20 @@ def test_a_valid_resource_has_no_issues() -> None:
         ({"resourceType": 7}, "structure", "'resourceType' that is a number"),
         ({"resourceType": "Foo"}, "invalid", "'Foo', which is not a known"),
         ({"resourceType": "DomainResource"}, "invalid", "not a known concrete resource type"),
-        (["Patient"], "structure", "must be a JSON object, got array"),
     ],
 )
 def test_a_resource_needs_a_known_concrete_resource_type(
     resource: Any, code: str, words: str
 ) -> None:
     [issue] = issues(resource)
-    assert (issue.code, issue.expression) == (code, "Resource")
+    assert (issue.code, issue.expression) == (code, "resourceType")
     assert words in issue.diagnostics
+
+
+def test_a_resource_must_be_an_object() -> None:
+    [issue] = issues(["Patient"])
+    assert (issue.code, issue.expression) == ("structure", "Resource")
+    assert issue.diagnostics == "The resource must be a JSON object, got array"
 
 
 def test_resource_type_is_unknown_below_the_resource_root() -> None:
@@ -356,13 +361,15 @@ def test_contained_resources_are_validated_as_their_own_type() -> None:
             {"resourceType": "Organization", "id": "o", "nmae": "typo"},
             {"resourceType": "Observation", "id": "obs"},
             {"id": "no-type"},
+            "not an object",
         ]
     )
     assert located(resource) == {
         ("structure", "Patient.contained[0].nmae"),
         ("required", "Patient.contained[1].status"),
         ("required", "Patient.contained[1].code"),
-        ("structure", "Patient.contained[2]"),
+        ("structure", "Patient.contained[2].resourceType"),
+        ("structure", "Patient.contained[3]"),
     }
 
 
@@ -378,7 +385,7 @@ def test_bundle_entries_continue_the_bundle_path() -> None:
     }
     assert located(bundle) == {
         ("structure", "Bundle.entry[1].resource.gender"),
-        ("invalid", "Bundle.entry[2].resource"),
+        ("invalid", "Bundle.entry[2].resource.resourceType"),
     }
 
 

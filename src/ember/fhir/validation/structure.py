@@ -19,15 +19,13 @@ from ember.fhir.model import Model, get_model
 from ember.fhir.validation.plans import Plans, Property, TypePlan, ValueKind, plans_for
 from ember.fhir.validation.primitives import Problem, json_type_name
 
-_ANY_RESOURCE = "Resource"
-
 
 def validate_resource(
     resource: Any, model: Model | None = None, *, max_depth: int = 64
 ) -> list[Issue]:
     """Every structural problem of `resource` (parsed JSON), as error issues."""
     run = _Run(plans_for(model or get_model("r4")), max_depth)
-    run.resource(resource, None, 0, _ANY_RESOURCE)
+    run.resource(resource, None, 0)
     return run.issues
 
 
@@ -52,15 +50,19 @@ class _Run:
 
     # -- resources and objects ---------------------------------------------------------
 
-    def resource(self, value: Any, path: str | None, depth: int, expected_type: str) -> None:
-        """A resource at the root (path None) or nested at `path`."""
-        where = path or _ANY_RESOURCE
+    def resource(self, value: Any, path: str | None, depth: int) -> None:
+        """A resource at the root (path None) or nested at `path`.
+
+        Every element holding a resource in R4 is typed `Resource`, so any type will do.
+        """
         shown = f"The resource at {path}" if path else "The resource"
         if not isinstance(value, dict):
             got = json_type_name(value)
-            self.error("structure", f"{shown} must be a JSON object, got {got}", where)
+            self.error("structure", f"{shown} must be a JSON object, got {got}", path or "Resource")
             return
         resource_type = value.get("resourceType")
+        # Problems with the type are located at the property, as the engine does at the root.
+        where = f"{path}.resourceType" if path else "resourceType"
         if resource_type is None:
             self.error("structure", f"{shown} has no 'resourceType'", where)
             return
@@ -71,10 +73,6 @@ class _Run:
         if not self.model.is_resource_type(resource_type):
             diagnostics = f"{shown} has resourceType '{resource_type}', which is not a known "
             self.error("invalid", diagnostics + "concrete resource type", where)
-            return
-        if not self.model.is_subtype(resource_type, expected_type):
-            diagnostics = f"A {resource_type} is not allowed at {where}; expected {expected_type}"
-            self.error("invalid", diagnostics, where)
             return
         self.object(value, self.plans[resource_type], path or resource_type, depth)
 
@@ -160,7 +158,7 @@ class _Run:
         elif prop.kind is ValueKind.COMPLEX:
             self.complex(value, prop.type_name, f"{path}.{prop.json_name}", depth + 1)
         else:
-            self.resource(value, f"{path}.{prop.json_name}", depth + 1, prop.type_name)
+            self.resource(value, f"{path}.{prop.json_name}", depth + 1)
 
     def items(
         self, values: list[Any], prop: Property, obj: dict[str, Any], path: str, depth: int
@@ -186,7 +184,7 @@ class _Run:
                 self.complex(item, prop.type_name, f"{element_path}[{index}]", depth + 1)
         else:
             for index, item in enumerate(values):
-                self.resource(item, f"{element_path}[{index}]", depth + 1, prop.type_name)
+                self.resource(item, f"{element_path}[{index}]", depth + 1)
 
     def single_primitive_error(
         self, value: Any, prop: Property, problem: Problem, path: str
