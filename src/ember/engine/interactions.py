@@ -38,6 +38,10 @@ from ember.store.base import (
 )
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
 _RETRIES = 3
 T = TypeVar("T")
 
@@ -54,7 +58,9 @@ class WriteResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
+class Prepared:
+    """A body checked for a write: the resource and its search index rows."""
+
     resource: dict[str, Any]
     index: IndexRows
 
@@ -77,7 +83,7 @@ class Engine:
         if not ID_PATTERN.fullmatch(id_):
             raise bad_request(f"{id_!r} is not a valid resource id (1-64 of A-Z a-z 0-9 - .)", "id")
 
-    def _check_body(self, type_: str, resource: Any) -> _Prepared:
+    def _check_body(self, type_: str, resource: Any) -> Prepared:
         if not isinstance(resource, dict):
             raise bad_request("The body must be a JSON object (a FHIR resource)")
         body_type = resource.get("resourceType")
@@ -95,9 +101,10 @@ class Engine:
                 "be stored (change.html)",
                 f"{type_}.meta.tag",
             )
-        return _Prepared(resource, index_rows(resource))
+        return Prepared(resource, index_rows(resource))
 
-    def _criteria(self, type_: str, query: str) -> search_criteria.Criteria:
+    def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
+        """Parse the criteria of a conditional interaction (400 if unusable)."""
         try:
             found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
         except search_criteria.InvalidSearch as exc:
@@ -125,7 +132,7 @@ class Engine:
         state: CurrentState | None,
         type_: str,
         id_: str,
-        prepared: _Prepared,
+        prepared: Prepared,
         method: str,
     ) -> WriteResult:
         version = state.version + 1 if state else 1
@@ -156,35 +163,59 @@ class Engine:
             )
             raise precondition_failed(f"If-Match names version {wanted}, but {what} {current}")
 
-    def create(self, type_: str, resource: Any, if_none_exist: str | None = None) -> WriteResult:
-        self.check_type(type_)
-        prepared = self._check_body(type_, resource)
-        condition = self._criteria(type_, if_none_exist) if if_none_exist else None
+    # Each write has a public form that runs in its own transaction and an `_in` form
+    # that runs inside a caller's writer (a transaction Bundle shares one writer).
 
-        def work() -> WriteResult:
+    def in_transaction(self, work: Callable[[Writer], T]) -> T:
+        """Run `work` in one write transaction, retried if a concurrent writer won a race."""
+
+        def attempt() -> T:
             with self.store.writing() as writer:
-                if condition is not None:
-                    writer.lock_key(f"{type_}?{condition.as_query()}")
-                    matches = search_criteria.find_ids(writer, condition, 2)
-                    if len(matches) > 1:
-                        raise precondition_failed(
-                            f"If-None-Exist matches more than one {type_}: the criteria are "
-                            "not selective enough"
-                        )
-                    if matches:
-                        existing = writer.current(type_, matches[0])
-                        assert existing is not None
-                        return WriteResult(existing, created=False, changed=False)
-                return self._write(writer, None, type_, str(uuid.uuid4()), prepared, "POST")
+                return work(writer)
 
-        return self._retrying(work)
+        return self._retrying(attempt)
+
+    def prepare(self, type_: str, resource: Any) -> Prepared:
+        """Check a body for a write to `type_` (400/422 if it cannot be stored)."""
+        self.check_type(type_)
+        return self._check_body(type_, resource)
+
+    def create(self, type_: str, resource: Any, if_none_exist: str | None = None) -> WriteResult:
+        prepared = self.prepare(type_, resource)
+        condition = self.criteria(type_, if_none_exist) if if_none_exist else None
+        return self.in_transaction(lambda w: self.create_in(w, type_, prepared, condition))
+
+    def create_in(
+        self,
+        writer: Writer,
+        type_: str,
+        prepared: Prepared,
+        condition: search_criteria.Criteria | None = None,
+        id_: str | None = None,
+    ) -> WriteResult:
+        if condition is not None:
+            writer.lock_key(f"{type_}?{condition.as_query()}")
+            matches = search_criteria.find_ids(writer, condition, 2)
+            if len(matches) > 1:
+                raise precondition_failed(
+                    f"If-None-Exist matches more than one {type_}: the criteria are "
+                    "not selective enough"
+                )
+            if matches:
+                existing = writer.current(type_, matches[0])
+                assert existing is not None
+                return WriteResult(existing, created=False, changed=False)
+        return self._write(writer, None, type_, id_ or new_id(), prepared, "POST")
 
     def update(
         self, type_: str, id_: str, resource: Any, if_match: str | None = None
     ) -> WriteResult:
-        self.check_type(type_)
         self.check_id(id_)
-        prepared = self._check_body(type_, resource)
+        prepared = self.prepare(type_, resource)
+        self._check_body_id(type_, id_, resource)
+        return self.in_transaction(lambda w: self.update_in(w, type_, id_, prepared, if_match))
+
+    def _check_body_id(self, type_: str, id_: str, resource: dict[str, Any]) -> None:
         body_id = resource.get("id")
         if body_id is None:
             raise bad_request(
@@ -195,71 +226,86 @@ class Engine:
                 f"The resource id {body_id!r} does not match the id {id_!r} in the URL",
                 f"{type_}.id",
             )
-        return self._retrying(lambda: self._update_locked(type_, id_, prepared, if_match, "PUT"))
 
-    def _update_locked(
-        self, type_: str, id_: str, prepared: _Prepared, if_match: str | None, method: str
+    def update_in(
+        self,
+        writer: Writer,
+        type_: str,
+        id_: str,
+        prepared: Prepared,
+        if_match: str | None = None,
+        method: str = "PUT",
     ) -> WriteResult:
-        with self.store.writing() as writer:
-            state = writer.lock(type_, id_)
-            self._check_if_match(state, if_match, f"{type_}/{id_}")
-            if (state is None or state.deleted) and not self.settings.allow_update_create:
-                raise FhirError.of(
-                    405,
-                    "not-supported",
-                    f"{type_}/{id_} does not exist and this server does not allow clients "
-                    "to choose ids",
-                )
-            return self._write(writer, state, type_, id_, prepared, method)
+        state = writer.lock(type_, id_)
+        self._check_if_match(state, if_match, f"{type_}/{id_}")
+        if (state is None or state.deleted) and not self.settings.allow_update_create:
+            raise FhirError.of(
+                405,
+                "not-supported",
+                f"{type_}/{id_} does not exist and this server does not allow clients "
+                "to choose ids",
+            )
+        return self._write(writer, state, type_, id_, prepared, method)
 
     def conditional_update(
         self, type_: str, query: str, resource: Any, if_match: str | None = None
     ) -> WriteResult:
-        self.check_type(type_)
-        prepared = self._check_body(type_, resource)
-        condition = self._criteria(type_, query)
-        body_id = resource.get("id")
+        prepared = self.prepare(type_, resource)
+        condition = self.criteria(type_, query)
+        return self.in_transaction(
+            lambda w: self.conditional_update_in(w, type_, condition, prepared, if_match)
+        )
 
-        def work() -> WriteResult:
-            with self.store.writing() as writer:
-                writer.lock_key(f"{type_}?{condition.as_query()}")
-                matches = search_criteria.find_ids(writer, condition, 2)
-                if len(matches) > 1:
-                    raise precondition_failed(
-                        f"The criteria match more than one {type_}: not selective enough"
-                    )
-                if matches:
-                    if body_id is not None and body_id != matches[0]:
-                        raise bad_request(
-                            f"The resource id {body_id!r} differs from the matching "
-                            f"{type_}/{matches[0]}",
-                            f"{type_}.id",
-                        )
-                    id_ = matches[0]
-                elif body_id is not None:
-                    self.check_id(body_id)
-                    id_ = body_id
-                else:
-                    id_ = str(uuid.uuid4())
-                state = writer.lock(type_, id_)
-                self._check_if_match(state, if_match, f"{type_}/{id_}")
-                return self._write(writer, state, type_, id_, prepared, "PUT")
+    def resolve_condition(
+        self, writer: Writer, type_: str, condition: search_criteria.Criteria
+    ) -> str | None:
+        """The one id a conditional write's criteria match (None: no match; 412: several)."""
+        writer.lock_key(f"{type_}?{condition.as_query()}")
+        matches = search_criteria.find_ids(writer, condition, 2)
+        if len(matches) > 1:
+            raise precondition_failed(
+                f"The criteria match more than one {type_}: not selective enough"
+            )
+        return matches[0] if matches else None
 
-        return self._retrying(work)
+    def conditional_update_in(
+        self,
+        writer: Writer,
+        type_: str,
+        condition: search_criteria.Criteria,
+        prepared: Prepared,
+        if_match: str | None = None,
+    ) -> WriteResult:
+        body_id = prepared.resource.get("id")
+        match = self.resolve_condition(writer, type_, condition)
+        if match is not None:
+            if body_id is not None and body_id != match:
+                raise bad_request(
+                    f"The resource id {body_id!r} differs from the matching {type_}/{match}",
+                    f"{type_}.id",
+                )
+            id_ = match
+        elif body_id is not None:
+            self.check_id(body_id)
+            id_ = body_id
+        else:
+            id_ = new_id()
+        return self.update_in(writer, type_, id_, prepared, if_match)
 
     def delete(self, type_: str, id_: str, if_match: str | None = None) -> WriteResult | None:
         """Write a tombstone; None if there was nothing to delete (http.html#delete)."""
         self.check_type(type_)
         self.check_id(id_)
-        with self.store.writing() as writer:
-            state = writer.lock(type_, id_)
-            if if_match is not None:
-                self._check_if_match(state, if_match, f"{type_}/{id_}")
-            if state is None or state.deleted:
-                return None
-            return self._tombstone(writer, state, type_, id_)
+        return self.in_transaction(lambda w: self.delete_in(w, type_, id_, if_match))
 
-    def _tombstone(self, writer: Writer, state: CurrentState, type_: str, id_: str) -> WriteResult:
+    def delete_in(
+        self, writer: Writer, type_: str, id_: str, if_match: str | None = None
+    ) -> WriteResult | None:
+        state = writer.lock(type_, id_)
+        if if_match is not None:
+            self._check_if_match(state, if_match, f"{type_}/{id_}")
+        if state is None or state.deleted:
+            return None
         stored = writer.write_version(
             state, StoredVersion(type_, id_, state.version + 1, now_micros(), "DELETE", None)
         )
@@ -268,21 +314,25 @@ class Engine:
     def conditional_delete(self, type_: str, query: str) -> list[WriteResult]:
         """Delete every match, up to the configured maximum (more: 412)."""
         self.check_type(type_)
-        condition = self._criteria(type_, query)
+        condition = self.criteria(type_, query)
+        return self.in_transaction(lambda w: self.conditional_delete_in(w, type_, condition))
+
+    def conditional_delete_in(
+        self, writer: Writer, type_: str, condition: search_criteria.Criteria
+    ) -> list[WriteResult]:
         limit = self.settings.conditional_delete_max
-        with self.store.writing() as writer:
-            matches = search_criteria.find_ids(writer, condition, limit + 1)
-            if len(matches) > limit:
-                raise precondition_failed(
-                    f"The criteria match more than {limit} {type_} resources; this server "
-                    f"deletes at most {limit} at once"
-                )
-            results = []
-            for id_ in matches:
-                state = writer.lock(type_, id_)
-                if state is not None and not state.deleted:
-                    results.append(self._tombstone(writer, state, type_, id_))
-            return results
+        matches = search_criteria.find_ids(writer, condition, limit + 1)
+        if len(matches) > limit:
+            raise precondition_failed(
+                f"The criteria match more than {limit} {type_} resources; this server "
+                f"deletes at most {limit} at once"
+            )
+        results = []
+        for id_ in matches:
+            result = self.delete_in(writer, type_, id_)
+            if result is not None:
+                results.append(result)
+        return results
 
     # -- reading ---------------------------------------------------------------------
 
