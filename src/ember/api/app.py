@@ -35,11 +35,20 @@ _ROUTES: list[tuple[tuple[str, ...], dict[str, Handler]]] = [
             "POST": handlers.create,
             "PUT": handlers.conditional_update,
             "DELETE": handlers.conditional_delete,
+            "PATCH": handlers.conditional_patch,
         },
     ),
     (("{type}", "_search"), {"POST": handlers.search_post}),
     (("{type}", "_history"), {"GET": handlers.type_history}),
-    (("{type}", "{id}"), {"GET": handlers.read, "PUT": handlers.update, "DELETE": handlers.delete}),
+    (
+        ("{type}", "{id}"),
+        {
+            "GET": handlers.read,
+            "PUT": handlers.update,
+            "DELETE": handlers.delete,
+            "PATCH": handlers.patch,
+        },
+    ),
     (("{type}", "{id}", "_history"), {"GET": handlers.instance_history}),
     (("{type}", "{id}", "_history", "{vid}"), {"GET": handlers.vread}),
 ]

@@ -76,6 +76,16 @@ class FhirRequest:
     async def body(self) -> tuple[Format, object]:
         """The parsed request body (400 if missing or malformed, 413 if too large)."""
         fmt = request_format(self.request.headers.get("content-type"))
+        data = await self.raw_body()
+        try:
+            return fmt, fmt.parse(data)
+        except ValueError as exc:
+            raise FhirError.of(
+                400, "structure", f"The body is not valid {fmt.name}: {exc}"
+            ) from None
+
+    async def raw_body(self) -> bytes:
+        """The request body's bytes (400 if empty, 413 if over the configured limit)."""
         limit = self.settings.max_body_bytes
         declared = self.request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
@@ -89,13 +99,8 @@ class FhirRequest:
             chunks.append(chunk)
         data = b"".join(chunks)
         if not data.strip():
-            raise bad_request("The request has no body; a FHIR resource was expected")
-        try:
-            return fmt, fmt.parse(data)
-        except ValueError as exc:
-            raise FhirError.of(
-                400, "structure", f"The body is not valid {fmt.name}: {exc}"
-            ) from None
+            raise bad_request("The request has no body")
+        return data
 
 
 def _too_large(limit: int) -> FhirError:

@@ -8,7 +8,6 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ember.api import bundles
 from ember.api.capability import capability_statement
 from ember.api.context import RETURN_OUTCOME, FhirRequest
 from ember.api.formats import JSON
@@ -20,14 +19,18 @@ from ember.api.responses import (
     version_headers,
     write_response,
 )
-from ember.engine.errors import bad_request
-from ember.engine.interactions import Engine
+from ember.engine import bundles
+from ember.engine.errors import FhirError, bad_request
+from ember.engine.interactions import Engine, Patcher
 from ember.engine.versioning import etag, parse_etag, parse_http_date
 from ember.fhir import subset
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
+from ember.fhir.patch.json_patch import apply_json_patch
 from ember.search.dates import parse_range
 from ember.store.base import HistoryQuery, StoredVersion
+
+JSON_PATCH = "application/json-patch+json"
 
 
 def _embed(ctx: FhirRequest) -> bundles.Embed:
@@ -114,6 +117,43 @@ def _delete_response(ctx: FhirRequest, message: str, headers: dict[str, str]) ->
     if ctx.prefer_return == RETURN_OUTCOME:
         return outcome_response(ctx, [Issue("information", "informational", message)], 200, headers)
     return Response(b"", 204, headers)
+
+
+async def _patch_body(ctx: FhirRequest) -> Patcher:
+    """The patch a request carries, by its Content-Type (http.html#patch)."""
+    content_type = (ctx.request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type == JSON_PATCH:
+        try:
+            document = fhir_json.parse(await ctx.raw_body())
+        except ValueError as exc:
+            raise bad_request(f"The JSON Patch document is not valid JSON: {exc}") from None
+        return lambda resource: apply_json_patch(resource, document)
+    raise FhirError.of(
+        415,
+        "not-supported",
+        f"PATCH bodies must be {JSON_PATCH} (JSON Patch); got {content_type or 'none'}",
+    )
+
+
+async def patch(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
+    patcher = await _patch_body(ctx)
+    result = await run_in_threadpool(
+        engine.patch, type_, id_, patcher, ctx.request.headers.get("if-match")
+    )
+    return write_response(ctx, result.stored, 200, f"{type_}/{id_} patched")
+
+
+async def conditional_patch(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
+    patcher = await _patch_body(ctx)
+    result = await run_in_threadpool(
+        engine.conditional_patch,
+        type_,
+        str(ctx.request.url.query),
+        patcher,
+        ctx.request.headers.get("if-match"),
+    )
+    stored = result.stored
+    return write_response(ctx, stored, 200, f"{type_}/{stored.id} patched")
 
 
 async def instance_history(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:

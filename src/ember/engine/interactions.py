@@ -23,6 +23,7 @@ from ember.engine.resources import with_server_meta
 from ember.engine.versioning import etag, now_micros, parse_etag
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.model import get_model
+from ember.fhir.patch.errors import PatchError
 from ember.fhir.subset import is_subsetted
 from ember.fhir.validation import validate_resource
 from ember.search import criteria as search_criteria
@@ -42,8 +43,12 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
 _RETRIES = 3
 T = TypeVar("T")
+# A patch, ready to apply: the current resource in, the patched resource out.
+Patcher = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +338,52 @@ class Engine:
             if result is not None:
                 results.append(result)
         return results
+
+    def patch(
+        self, type_: str, id_: str, patcher: Patcher, if_match: str | None = None
+    ) -> WriteResult:
+        self.check_type(type_)
+        self.check_id(id_)
+        return self.in_transaction(lambda w: self.patch_in(w, type_, id_, patcher, if_match))
+
+    def conditional_patch(
+        self, type_: str, query: str, patcher: Patcher, if_match: str | None = None
+    ) -> WriteResult:
+        self.check_type(type_)
+        condition = self.criteria(type_, query)
+
+        def work(writer: Writer) -> WriteResult:
+            match = self.resolve_condition(writer, type_, condition)
+            if match is None:
+                raise not_found(f"No {type_} matches the criteria of the conditional patch")
+            return self.patch_in(writer, type_, match, patcher, if_match)
+
+        return self.in_transaction(work)
+
+    def patch_in(
+        self,
+        writer: Writer,
+        type_: str,
+        id_: str,
+        patcher: Patcher,
+        if_match: str | None = None,
+    ) -> WriteResult:
+        """Apply a patch to the current version and store the result like an update."""
+        state = writer.lock(type_, id_)
+        if state is None:
+            raise not_found(f"{type_}/{id_} is not known")
+        if state.deleted:
+            raise gone(f"{type_}/{id_} was deleted")
+        self._check_if_match(state, if_match, f"{type_}/{id_}")
+        current = writer.current(type_, id_)
+        assert current is not None and current.content is not None
+        try:
+            patched = patcher(fhir_json.parse(current.content))
+        except PatchError as exc:
+            raise FhirError(exc.status, [exc.issue]) from None
+        prepared = self.prepare(type_, patched)
+        self._check_body_id(type_, id_, patched)
+        return self._write(writer, state, type_, id_, prepared, "PATCH")
 
     # -- reading ---------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Patches of FHIR resources: JSON Patch (RFC 6902) and FHIRPath Patch (fhirpatch.html)."""
