@@ -26,6 +26,7 @@ class Settings:
     conditional_delete_max: int = 10  # more matches than this: 412
     default_count: int = 50
     max_count: int = 1000
+    max_bundle_entries: int = 10_000  # batch/transaction entries per request
     strict_handling: bool = False  # unknown search parameters: 400 instead of a warning
     log_level: str = "info"
 

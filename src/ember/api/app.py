@@ -27,7 +27,7 @@ Handler = Callable[..., Awaitable[Response]]
 _ROUTES: list[tuple[tuple[str, ...], dict[str, Handler]]] = [
     (("metadata",), {"GET": handlers.capabilities}),
     (("_history",), {"GET": handlers.system_history}),
-    ((), {"POST": handlers.unsupported("Batch and transaction Bundles")}),
+    ((), {"POST": handlers.batch_or_transaction}),
     (
         ("{type}",),
         {

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ember.api.capability import capability_statement
-from ember.api.context import RETURN_OUTCOME, FhirRequest
+from ember.api.context import RETURN_MINIMAL, RETURN_OUTCOME, FhirRequest
 from ember.api.formats import JSON
 from ember.api.responses import (
     Transform,
@@ -20,6 +18,7 @@ from ember.api.responses import (
     write_response,
 )
 from ember.engine import bundles
+from ember.engine.batch import process_bundle
 from ember.engine.errors import FhirError, bad_request
 from ember.engine.interactions import Engine, Patcher
 from ember.engine.versioning import etag, parse_etag, parse_http_date
@@ -232,7 +231,15 @@ async def type_history(ctx: FhirRequest, engine: Engine, type_: str) -> Response
     return await _history(ctx, engine, f"{type_}/_history", type_, None)
 
 
-# -- system level ------------------------------------------------------------------------
+# -- system level ----------------------------------------------------------------------
+
+
+async def batch_or_transaction(ctx: FhirRequest, engine: Engine) -> Response:
+    _, bundle = await ctx.body()
+    # Entries carry their resources only when asked: large ingests stay lean.
+    prefer = ctx.prefer_return if "prefer" in ctx.request.headers else RETURN_MINIMAL
+    response = await run_in_threadpool(process_bundle, engine, bundle, ctx.base_url, prefer)
+    return json_response(ctx, response)
 
 
 async def system_history(ctx: FhirRequest, engine: Engine) -> Response:
@@ -287,14 +294,3 @@ async def _history(
         ctx.base_url, path, applied, versions[:count], len(versions) > count, total, _embed(ctx)
     )
     return json_response(ctx, bundle)
-
-
-def unsupported(what: str, status: int = 501) -> Any:
-    async def handler(ctx: FhirRequest, engine: Engine, *args: str) -> Response:
-        return outcome_response(
-            ctx,
-            [Issue("error", "not-supported", f"{what} is not supported by this server yet")],
-            status,
-        )
-
-    return handler

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ from ember.store.base import (
     CurrentState,
     HistoryQuery,
     IndexRows,
+    Reader,
     Store,
     StoreConflict,
     StoredVersion,
@@ -217,10 +219,10 @@ class Engine:
     ) -> WriteResult:
         self.check_id(id_)
         prepared = self.prepare(type_, resource)
-        self._check_body_id(type_, id_, resource)
+        self.check_body_id(type_, id_, resource)
         return self.in_transaction(lambda w: self.update_in(w, type_, id_, prepared, if_match))
 
-    def _check_body_id(self, type_: str, id_: str, resource: dict[str, Any]) -> None:
+    def check_body_id(self, type_: str, id_: str, resource: dict[str, Any]) -> None:
         body_id = resource.get("id")
         if body_id is None:
             raise bad_request(
@@ -382,16 +384,20 @@ class Engine:
         except PatchError as exc:
             raise FhirError(exc.status, [exc.issue]) from None
         prepared = self.prepare(type_, patched)
-        self._check_body_id(type_, id_, patched)
+        self.check_body_id(type_, id_, patched)
         return self._write(writer, state, type_, id_, prepared, "PATCH")
 
     # -- reading ---------------------------------------------------------------------
 
-    def read(self, type_: str, id_: str) -> StoredVersion:
+    def _reading(self, reader: Reader | None) -> AbstractContextManager[Reader]:
+        """The caller's reader (inside a transaction), or a fresh read transaction."""
+        return nullcontext(reader) if reader is not None else self.store.reading()
+
+    def read(self, type_: str, id_: str, reader: Reader | None = None) -> StoredVersion:
         self.check_type(type_)
         self.check_id(id_)
-        with self.store.reading() as reader:
-            stored = reader.current(type_, id_)
+        with self._reading(reader) as session:
+            stored = session.current(type_, id_)
         if stored is None:
             raise not_found(f"{type_}/{id_} is not known")
         if stored.deleted:
@@ -401,15 +407,17 @@ class Engine:
             )
         return stored
 
-    def vread(self, type_: str, id_: str, version: str) -> StoredVersion:
+    def vread(
+        self, type_: str, id_: str, version: str, reader: Reader | None = None
+    ) -> StoredVersion:
         self.check_type(type_)
         self.check_id(id_)
         if not version.isdigit():
             raise bad_request(f"{version!r} is not a version id of this server", "vid")
-        with self.store.reading() as reader:
-            stored = reader.version(type_, id_, int(version))
+        with self._reading(reader) as session:
+            stored = session.version(type_, id_, int(version))
             if stored is None:
-                exists = reader.current(type_, id_) is not None
+                exists = session.current(type_, id_) is not None
         if stored is None:
             what = f"version {version} of {type_}/{id_}" if exists else f"{type_}/{id_}"
             raise not_found(f"{what} is not known")
@@ -438,7 +446,12 @@ class Engine:
             return reader.count_history(query)
 
     def search(
-        self, type_: str, query: list[tuple[str, str]], strict: bool, limit: int
+        self,
+        type_: str,
+        query: list[tuple[str, str]],
+        strict: bool,
+        limit: int,
+        reader: Reader | None = None,
     ) -> tuple[list[StoredVersion], search_criteria.Criteria]:
         """Current versions of the resources that match, and the criteria applied."""
         self.check_type(type_)
@@ -446,6 +459,6 @@ class Engine:
             found = search_criteria.parse(type_, query, strict=strict)
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
-        with self.store.reading() as reader:
-            ids = search_criteria.find_ids(reader, found, limit)
-            return reader.current_many(type_, ids), found
+        with self._reading(reader) as session:
+            ids = search_criteria.find_ids(session, found, limit)
+            return session.current_many(type_, ids), found
