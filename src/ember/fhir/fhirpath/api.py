@@ -1,0 +1,129 @@
+"""The public entry points: compile() once, evaluate() many times."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from ember.fhir.fhirpath.analysis import Checker
+from ember.fhir.fhirpath.compiler import Compiler
+from ember.fhir.fhirpath.context import Env, ProfileCheck, Resolver, Terminology, Tracer
+from ember.fhir.fhirpath.errors import FHIRPathError
+from ember.fhir.fhirpath.nodes import Node, to_python, wrap
+from ember.fhir.fhirpath.parser import parse
+from ember.fhir.model import Model, get_model
+
+
+class Expression:
+    """A compiled FHIRPath expression; evaluate() is safe to call from many threads."""
+
+    __slots__ = ("_compiled", "model", "text")
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        version: str = "r4",
+        base_type: str | None = None,
+        check_ordered_functions: bool = False,
+    ) -> None:
+        self.text = text
+        self.model: Model = get_model(version)
+        tree = parse(text)
+        if base_type is not None:
+            checker = Checker(self.model, check_ordered_functions=check_ordered_functions)
+            checker.check(tree, base_type)
+        self._compiled = Compiler(self.model).compile(tree)
+
+    def __repr__(self) -> str:
+        return f"Expression({self.text!r})"
+
+    def evaluate(
+        self,
+        resource: Any,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        context: Any = None,
+        context_type: str | None = None,
+        resolver: Resolver | None = None,
+        terminology: Terminology | None = None,
+        conforms_to: ProfileCheck | None = None,
+        tracer: Tracer | None = None,
+    ) -> list[Any]:
+        """Evaluate against a resource (a JSON dict), returning plain Python values.
+
+        `context`/`context_type` evaluate against an element inside the resource instead
+        (as invariants do; `%resource` stays the resource). `variables` supply `%name`
+        values. The callbacks serve resolve() beyond contained resources and the Bundle,
+        memberOf(), conformsTo() for profiles, and trace().
+        """
+        root = _node(resource, None)
+        focus = [_node(context, context_type)] if context is not None else root
+        env = Env(
+            self.model,
+            context=focus,
+            resource=root,
+            root_resource=root,
+            variables=_variables(variables),
+            resolver=resolver,
+            terminology=terminology,
+            conforms_to=conforms_to,
+            tracer=tracer,
+        )
+        try:
+            result = self._compiled(focus, env)
+        except FHIRPathError:
+            raise
+        except (RecursionError, ArithmeticError, ValueError, TypeError, LookupError,
+                AttributeError) as exc:
+            # a defect or unforeseen input must still surface as a FHIRPath error
+            raise FHIRPathError(f"evaluation failed: {exc!r}") from exc
+        return [to_python(item) for item in result]
+
+
+def _node(value: Any, type_name: str | None) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [Node(value, type_name or value.get("resourceType"))]
+    if isinstance(value, builtins.list):
+        return [item for entry in value for item in _node(entry, type_name)]
+    return [wrap(value)]
+
+
+def _variables(variables: Mapping[str, Any] | None) -> dict[str, list[Any]]:
+    if not variables:
+        return {}
+    return {name: _node(value, None) for name, value in variables.items()}
+
+
+@lru_cache(maxsize=2048)
+def compile(
+    expression: str,
+    *,
+    version: str = "r4",
+    base_type: str | None = None,
+    check_ordered_functions: bool = False,
+) -> Expression:
+    """Parse and compile an expression (cached); raises FHIRPathError on errors.
+
+    With `base_type` (the type of the context, e.g. "Patient") the expression is also
+    checked against the model: unknown element names and a mismatching leading type name
+    are errors; `check_ordered_functions` also rejects first()/skip()/[n]... applied to
+    the unordered results of children()/descendants().
+    """
+    return Expression(
+        expression,
+        version=version,
+        base_type=base_type,
+        check_ordered_functions=check_ordered_functions,
+    )
+
+
+def evaluate(
+    resource: Any, expression: str, *, variables: Mapping[str, Any] | None = None, **options: Any
+) -> list[Any]:
+    """compile(expression).evaluate(resource, ...) in one call."""
+    return compile(expression).evaluate(resource, variables=variables, **options)

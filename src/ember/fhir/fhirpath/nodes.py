@@ -1,0 +1,320 @@
+"""FHIR data as FHIRPath sees it: typed nodes over plain JSON, and navigation.
+
+A collection is a Python list whose items are either system values (bool, int, Decimal,
+str, Date/DateTime/Time, Quantity) or `Node`s: a FHIR element with its FHIR type. A
+primitive node also carries its `_field` sibling (id/extension), so
+`Patient.birthDate.extension(...)` works. Primitive values are converted to system values
+lazily, only when an operation needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from functools import cache, lru_cache
+from typing import Any
+
+from ember.fhir.fhirpath import temporal
+from ember.fhir.model import Element, Model, get_model
+
+
+class Node:
+    """A FHIR element: `data` is its JSON (a dict, or a primitive's value, possibly None)."""
+
+    __slots__ = ("data", "element", "ext", "type_name")
+
+    def __init__(
+        self,
+        data: Any,
+        type_name: str | None,
+        ext: dict[str, Any] | None = None,
+        element: Element | None = None,
+    ) -> None:
+        self.data = data
+        self.type_name = type_name  # FHIR type (backbone types are named by path)
+        self.ext = ext  # a primitive's id/extension, from its `_name` sibling
+        self.element = element  # the definition it was reached through, if any
+
+    def __repr__(self) -> str:
+        return f"Node({self.type_name}, {self.data!r})"
+
+
+def resource_node(resource: dict[str, Any], type_name: str | None = None) -> Node:
+    return Node(resource, type_name or resource.get("resourceType"))
+
+
+def wrap(value: Any) -> Any:
+    """A value handed in from Python (variable, callback result) as a collection item."""
+    if isinstance(value, dict):
+        return Node(value, value.get("resourceType"))
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+# -- primitive values ----------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _temporal_value(type_name: str, text: str) -> Any:
+    value = temporal.parse_fhir(type_name, text)
+    return text if value is None else value
+
+
+def _decimal_value(_: str, raw: Any) -> Any:
+    if isinstance(raw, Decimal | bool):
+        return raw
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        return Decimal(repr(raw))
+    return raw
+
+
+_CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
+    "date": _temporal_value,
+    "dateTime": _temporal_value,
+    "instant": _temporal_value,
+    "time": _temporal_value,
+    "decimal": _decimal_value,
+}
+SYSTEM_TYPE_OF_PRIMITIVE = {
+    "boolean": "Boolean",
+    "integer": "Integer",
+    "positiveInt": "Integer",
+    "unsignedInt": "Integer",
+    "decimal": "Decimal",
+    "date": "Date",
+    "dateTime": "DateTime",
+    "instant": "DateTime",
+    "time": "Time",
+}
+
+
+def system_value(item: Any) -> Any:
+    """The FHIRPath system value of an item; complex nodes are returned unchanged."""
+    if item.__class__ is not Node:
+        return item
+    data = item.data
+    if data.__class__ is dict or data is None:
+        return item
+    converter = _CONVERTERS.get(item.type_name)  # type: ignore[arg-type]
+    if converter is None:
+        if data.__class__ is float:
+            return Decimal(repr(data))
+        return data
+    if data.__class__ is str and converter is _temporal_value:
+        return _temporal_value(item.type_name, data)
+    return converter(item.type_name, data)  # type: ignore[arg-type]
+
+
+def to_python(item: Any) -> Any:
+    """A result item as handed back to callers: JSON for complex elements, else the value."""
+    if item.__class__ is not Node:
+        return item
+    if item.data is None:
+        return item.ext or {}
+    if item.data.__class__ is dict:
+        return item.data
+    return system_value(item)
+
+
+# -- navigation ----------------------------------------------------------------------
+
+
+class Child:
+    """How to find one named child in the JSON of one parent type."""
+
+    __slots__ = (
+        "choices",
+        "element",
+        "ext_name",
+        "json_name",
+        "primitive",
+        "resource",
+        "type_name",
+    )
+
+    def __init__(self, element: Element | None, type_name: str | None, model: Model) -> None:
+        self.element = element
+        self.type_name = type_name
+        self.json_name = element.name if element else None
+        self.ext_name = "_" + element.name if element else None
+        self.choices = element.json_names() if element and element.is_choice else None
+        self.primitive = type_name is not None and model.is_primitive(type_name)
+        # contained and Bundle.entry.resource are typed by their resourceType
+        self.resource = type_name in ("Resource", "DomainResource")
+
+    def collect(self, data: dict[str, Any], out: list[Any]) -> None:
+        if self.choices is not None:
+            self._collect_choice(data, out)
+            return
+        value = data.get(self.json_name)  # type: ignore[arg-type]
+        if self.primitive:
+            _add_primitives(value, data.get(self.ext_name), self.type_name, self.element, out)  # type: ignore[arg-type]
+        elif value is not None:
+            type_name, element = self.type_name, self.element
+            if value.__class__ is list:
+                for entry in value:
+                    out.append(
+                        Node(
+                            entry,
+                            _resource_type(entry) if self.resource else type_name,
+                            None,
+                            element,
+                        )
+                    )
+            else:
+                out.append(
+                    Node(
+                        value, _resource_type(value) if self.resource else type_name, None, element
+                    )
+                )
+
+    def _collect_choice(self, data: dict[str, Any], out: list[Any]) -> None:
+        choices = self.choices
+        assert choices is not None
+        for key, value in data.items():
+            type_name = choices.get(key)
+            if type_name is None:
+                # a primitive with only extensions has no `valueX`, just `_valueX`
+                if key[0] == "_" and key[1:] in choices and key[1:] not in data:
+                    out.append(Node(None, choices[key[1:]], value, self.element))
+                continue
+            if value.__class__ is dict:
+                out.append(Node(value, type_name, None, self.element))
+            else:
+                out.append(Node(value, type_name, data.get("_" + key), self.element))
+
+
+def _resource_type(value: Any) -> str | None:
+    return value.get("resourceType") if value.__class__ is dict else None
+
+
+def _add_primitives(
+    value: Any, ext: Any, type_name: str | None, element: Element | None, out: list[Any]
+) -> None:
+    if value is None and ext is None:
+        return
+    if value.__class__ is list or ext.__class__ is list:
+        values = value if value.__class__ is list else []
+        exts = ext if ext.__class__ is list else []
+        for i in range(max(len(values), len(exts))):
+            v = values[i] if i < len(values) else None
+            e = exts[i] if i < len(exts) else None
+            if v is not None or e is not None:
+                out.append(Node(v, type_name, e, element))
+    else:
+        out.append(Node(value, type_name, ext, element))
+
+
+class _UntypedChild(Child):
+    """Navigation in JSON of unknown type: by property name, guessing choice types."""
+
+    def __init__(self, name: str, model: Model) -> None:
+        super().__init__(None, None, model)
+        self.name = name
+        self.model = model
+
+    __slots__ = ("model", "name")
+
+    def collect(self, data: dict[str, Any], out: list[Any]) -> None:
+        name = self.name
+        value = data.get(name)
+        if value is not None or "_" + name in data:
+            if value.__class__ is dict or (
+                value.__class__ is list and value and value[0].__class__ is dict
+            ):
+                for entry in value if value.__class__ is list else [value]:
+                    out.append(Node(entry, _resource_type(entry)))
+            else:
+                _add_primitives(value, data.get("_" + name), None, None, out)
+            return
+        size = len(name)
+        for key, value in data.items():
+            if len(key) > size and key.startswith(name) and key[size].isupper():
+                type_name = self._choice_type(key[size:])
+                if value.__class__ is dict:
+                    out.append(Node(value, type_name))
+                else:
+                    _add_primitives(value, data.get("_" + key), type_name, None, out)
+
+    def _choice_type(self, suffix: str) -> str | None:
+        for candidate in (suffix, suffix[0].lower() + suffix[1:]):
+            if self.model.find_type(candidate) is not None:
+                return candidate
+        return None
+
+
+@cache
+def child_finder(model: Model, type_name: str | None, name: str) -> Child | None:
+    """The Child for `name` in `type_name`; None if that type has no such element."""
+    typedef = model.find_type(type_name) if type_name else None
+    if typedef is None:
+        return _UntypedChild(name, model)
+    element = typedef.elements.get(name)
+    if element is None:
+        return None
+    return Child(element, None if element.is_choice else element.types[0], model)
+
+
+class Step:
+    """Navigation to one child name, remembering how per parent type (the hot path)."""
+
+    __slots__ = ("by_type", "model", "name")
+
+    def __init__(self, name: str, model: Model | None = None) -> None:
+        self.name = name
+        self.model = model or get_model("r4")
+        self.by_type: dict[str | None, Child | None] = {}
+
+    def __call__(self, items: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        by_type = self.by_type
+        for item in items:
+            if item.__class__ is not Node:
+                continue
+            data = item.data
+            if data.__class__ is not dict:
+                self._primitive_child(item, out)
+                continue
+            type_name = item.type_name
+            try:
+                child = by_type[type_name]
+            except KeyError:
+                child = by_type[type_name] = child_finder(self.model, type_name, self.name)
+            if child is not None:
+                child.collect(data, out)
+        return out
+
+    def _primitive_child(self, item: Node, out: list[Any]) -> None:
+        # a primitive's own children are its id and extensions
+        ext = item.ext
+        if ext is None:
+            return
+        if self.name == "extension":
+            for extension in ext.get("extension", ()):
+                out.append(Node(extension, "Extension"))
+        elif self.name == "id" and "id" in ext:
+            out.append(Node(ext["id"], "string"))
+
+
+def children(item: Any, model: Model) -> list[Any]:
+    """All child nodes of an item, in document order (children())."""
+    if item.__class__ is not Node:
+        return []
+    data = item.data
+    out: list[Any] = []
+    if data.__class__ is not dict:
+        for name in ("id", "extension"):
+            out.extend(Step(name, model)([item]))
+        return out
+    typedef = model.find_type(item.type_name) if item.type_name else None
+    if typedef is None:
+        names = [key for key in data if key[0] != "_" and key != "resourceType"]
+        for name in names:
+            _UntypedChild(name, model).collect(data, out)
+        return out
+    for element in typedef.elements.values():
+        child_finder(model, item.type_name, element.name).collect(data, out)  # type: ignore[union-attr]
+    return out
