@@ -89,3 +89,50 @@ def test_conditional_patch(client: TestClient) -> None:
         json={"resourceType": "Patient", "identifier": [{"system": "urn:s", "value": "1"}]},
     )
     assert _patch(client, "/fhir/Patient?identifier=urn:s|1", []).status_code == 412
+
+
+def _fhirpath_patch(*operations: list[tuple[str, dict]]) -> dict:
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "operation", "part": [{"name": name, **value} for name, value in operation]}
+            for operation in operations
+        ],
+    }
+
+
+def test_fhirpath_patch(client: TestClient) -> None:
+    _patient(client)
+    body = _fhirpath_patch(
+        [
+            ("type", {"valueCode": "replace"}),
+            ("path", {"valueString": "Patient.active"}),
+            ("value", {"valueBoolean": False}),
+        ],
+        [
+            ("type", {"valueCode": "add"}),
+            ("path", {"valueString": "Patient"}),
+            ("name", {"valueString": "birthDate"}),
+            ("value", {"valueDate": "1990-01-01"}),
+        ],
+        [("type", {"valueCode": "delete"}), ("path", {"valueString": "Patient.name[0].given[0]"})],
+    )
+    response = client.patch(
+        "/fhir/Patient/pp", json=body, headers={"content-type": "application/fhir+json"}
+    )
+    assert response.status_code == 200, response.text
+    patched = response.json()
+    assert patched["active"] is False and patched["birthDate"] == "1990-01-01"
+    assert patched["name"] == [{"family": "Doe"}]
+    failing = _fhirpath_patch(
+        [
+            ("type", {"valueCode": "replace"}),
+            ("path", {"valueString": "Patient.gender"}),
+            ("value", {"valueCode": "male"}),
+        ]
+    )
+    response = client.patch(
+        "/fhir/Patient/pp", json=failing, headers={"content-type": "application/fhir+json"}
+    )
+    assert response.status_code == 422
+    assert "operation 0" in response.json()["issue"][0]["diagnostics"]

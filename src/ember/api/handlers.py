@@ -25,6 +25,7 @@ from ember.engine.versioning import etag, parse_etag, parse_http_date
 from ember.fhir import subset
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
+from ember.fhir.patch.fhirpath_patch import apply_fhirpath_patch
 from ember.fhir.patch.json_patch import apply_json_patch
 from ember.search.dates import parse_range
 from ember.store.base import HistoryQuery, StoredVersion
@@ -118,8 +119,9 @@ def _delete_response(ctx: FhirRequest, message: str, headers: dict[str, str]) ->
     return Response(b"", 204, headers)
 
 
-async def _patch_body(ctx: FhirRequest) -> Patcher:
-    """The patch a request carries, by its Content-Type (http.html#patch)."""
+async def _patch_body(ctx: FhirRequest, engine: Engine) -> Patcher:
+    """The patch a request carries, by its Content-Type (http.html#patch): JSON Patch,
+    or FHIRPath Patch as a Parameters resource in a FHIR format."""
     content_type = (ctx.request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type == JSON_PATCH:
         try:
@@ -127,15 +129,18 @@ async def _patch_body(ctx: FhirRequest) -> Patcher:
         except ValueError as exc:
             raise bad_request(f"The JSON Patch document is not valid JSON: {exc}") from None
         return lambda resource: apply_json_patch(resource, document)
+    if content_type:
+        _, parameters = await ctx.body()  # 415 unless a FHIR format we read
+        return lambda resource: apply_fhirpath_patch(engine.model, resource, parameters)
     raise FhirError.of(
         415,
         "not-supported",
-        f"PATCH bodies must be {JSON_PATCH} (JSON Patch); got {content_type or 'none'}",
+        f"PATCH takes {JSON_PATCH} (JSON Patch) or a FHIRPath Patch Parameters resource",
     )
 
 
 async def patch(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
-    patcher = await _patch_body(ctx)
+    patcher = await _patch_body(ctx, engine)
     result = await run_in_threadpool(
         engine.patch, type_, id_, patcher, ctx.request.headers.get("if-match")
     )
@@ -143,7 +148,7 @@ async def patch(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Respo
 
 
 async def conditional_patch(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
-    patcher = await _patch_body(ctx)
+    patcher = await _patch_body(ctx, engine)
     result = await run_in_threadpool(
         engine.conditional_patch,
         type_,

@@ -21,6 +21,7 @@ from ember.engine.references import rewrite_references
 from ember.engine.versioning import etag, instant
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
+from ember.fhir.patch.fhirpath_patch import apply_fhirpath_patch
 from ember.fhir.patch.json_patch import apply_json_patch
 from ember.search import criteria as search_criteria
 from ember.search.index import index_rows
@@ -169,8 +170,14 @@ class BundleProcessor:
                     f"The Binary does not hold a JSON Patch document: {exc}"
                 ) from None
             return lambda current: apply_json_patch(current, document)
+        if isinstance(resource, dict) and resource.get("resourceType") == "Parameters":
+            model = self.engine.model
+            return lambda current: apply_fhirpath_patch(model, current, resource)
         raise FhirError.of(
-            415, "not-supported", "PATCH entries carry a Binary with a JSON Patch document"
+            415,
+            "not-supported",
+            "PATCH entries carry a Parameters resource (FHIRPath Patch) or a Binary holding "
+            "a JSON Patch document",
         )
 
     # -- applying ----------------------------------------------------------------------
