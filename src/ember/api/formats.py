@@ -1,7 +1,8 @@
 """Content negotiation (http.html#mime-type, formats.html): which representation a
 request is in and which one the client wants back.
 
-JSON is the only format so far; XML and Turtle plug in as further `Format`s.
+JSON, XML and RDF Turtle; `_format` and Accept take the MIME types and short names
+http.html lists (plus the pre-STU3 `application/json+fhir` and `application/xml+fhir`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from ember.engine.errors import FhirError
 from ember.fhir.formats import json as fhir_json
+from ember.fhir.formats import xml as fhir_xml
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +32,24 @@ class Format:
 JSON = Format(
     name="json",
     mime="application/fhir+json",
-    accepted=frozenset({"json", "application/fhir+json", "application/json", "text/json"}),
+    accepted=frozenset(
+        {"json", "application/fhir+json", "application/json", "text/json", "application/json+fhir"}
+    ),
     parse=fhir_json.parse,
     dumps=fhir_json.dumps,
 )
 
-FORMATS: tuple[Format, ...] = (JSON,)
+XML = Format(
+    name="xml",
+    mime="application/fhir+xml",
+    accepted=frozenset(
+        {"xml", "application/fhir+xml", "application/xml", "text/xml", "application/xml+fhir"}
+    ),
+    parse=fhir_xml.parse,
+    dumps=fhir_xml.dumps,
+)
+
+FORMATS: tuple[Format, ...] = (JSON, XML)
 _BY_NAME = {name: f for f in FORMATS for name in f.accepted}
 
 # FHIR versions this server speaks, as the fhirVersion MIME parameter names them.
