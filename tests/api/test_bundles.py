@@ -222,3 +222,15 @@ def test_entry_limit(database_url: str) -> None:
         response = c.post("/fhir", json=bundle)
         assert response.status_code == 413
         assert "limit is 2" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_large_transaction_goes_through_in_one_request(client: TestClient) -> None:
+    entries = []
+    for n in range(300):
+        patient_url = f"urn:uuid:00000000-0000-0000-0000-{n:012d}"
+        entries.append(_post(patient_url, {"resourceType": "Patient"}))
+        entries += [_post(f"urn:uuid:{n}-{k}", _observation(patient_url)) for k in range(6)]
+    response = client.post("/fhir", json=_transaction(*entries))
+    assert response.status_code == 200
+    assert len(response.json()["entry"]) == 2100
+    assert client.get("/fhir/_history?_total=accurate&_count=1").json()["total"] == 2100

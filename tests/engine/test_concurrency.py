@@ -76,3 +76,38 @@ def test_concurrent_update_as_create_of_one_id(engine: Engine) -> None:
         created = list(pool.map(put, range(WRITERS)))
     assert created.count(True) == 1
     assert engine.read("Patient", "fresh").version == WRITERS
+
+
+def test_concurrent_transactions_honour_if_match(engine: Engine) -> None:
+    from ember.engine.batch import process_bundle
+
+    engine.update("Patient", "tx", {"resourceType": "Patient", "id": "tx"})
+
+    def transaction(n: int) -> int:
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "request": {"method": "PUT", "url": "Patient/tx", "ifMatch": 'W/"1"'},
+                    "resource": {"resourceType": "Patient", "id": "tx", "birthDate": f"19{n:02d}"},
+                },
+                {
+                    "request": {"method": "POST", "url": "Basic"},
+                    "resource": {"resourceType": "Basic", "code": {"text": str(n)}},
+                },
+            ],
+        }
+        try:
+            process_bundle(engine, bundle, "http://example.org/fhir", "minimal")
+            return 1
+        except FhirError as error:
+            assert error.status == 412
+            return 0
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        wins = sum(pool.map(transaction, range(WRITERS)))
+    assert wins == 1
+    assert engine.read("Patient", "tx").version == 2
+    basics, _ = engine.search("Basic", [], False, 100)
+    assert len(basics) == 1  # the losers' creates were rolled back
