@@ -234,3 +234,34 @@ def test_large_transaction_goes_through_in_one_request(client: TestClient) -> No
     assert response.status_code == 200
     assert len(response.json()["entry"]) == 2100
     assert client.get("/fhir/_history?_total=accurate&_count=1").json()["total"] == 2100
+
+
+def test_conditional_reads_in_a_batch(client: TestClient) -> None:
+    stored = client.put("/fhir/Patient/c", json={"resourceType": "Patient", "id": "c"}).json()
+    bundle = _transaction(
+        {"request": {"method": "GET", "url": "Patient/c", "ifNoneMatch": 'W/"1"'}},
+        {"request": {"method": "GET", "url": "Patient/c", "ifNoneMatch": 'W/"0"'}},
+        {
+            "request": {
+                "method": "GET",
+                "url": "Patient/c",
+                "ifModifiedSince": stored["meta"]["lastUpdated"],
+            }
+        },
+        {
+            "request": {
+                "method": "GET",
+                "url": "Patient/c",
+                "ifModifiedSince": "2001-01-01T00:00:00Z",
+            }
+        },
+        type_="batch",
+    )
+    entries = client.post("/fhir", json=bundle).json()["entry"]
+    assert [e["response"]["status"] for e in entries] == [
+        "304 Not Modified",
+        "200 OK",
+        "304 Not Modified",
+        "200 OK",
+    ]
+    assert "resource" not in entries[0] and entries[1]["resource"]["id"] == "c"

@@ -21,7 +21,7 @@ from ember.engine import bundles
 from ember.engine.batch import process_bundle
 from ember.engine.errors import FhirError, bad_request
 from ember.engine.interactions import Engine, Patcher
-from ember.engine.versioning import etag, parse_etag, parse_http_date
+from ember.engine.versioning import etag, not_modified, parse_http_date
 from ember.fhir import subset
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
@@ -78,16 +78,14 @@ async def read(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Respon
 
 
 def _not_modified(ctx: FhirRequest, stored: StoredVersion) -> bool:
-    if_none_match = ctx.request.headers.get("if-none-match")
-    if if_none_match is not None:
-        tags = [t.strip() for t in if_none_match.split(",")]
-        return "*" in tags or any(parse_etag(t, "If-None-Match") == stored.version for t in tags)
-    if_modified_since = ctx.request.headers.get("if-modified-since")
-    if if_modified_since is not None:
-        since = parse_http_date(if_modified_since)
-        # HTTP dates have whole seconds: compare at that precision.
-        return since is not None and stored.last_updated // 1_000_000 * 1_000_000 <= since
-    return False
+    headers = ctx.request.headers
+    since = headers.get("if-modified-since")
+    return not_modified(
+        stored.version,
+        stored.last_updated,
+        headers.get("if-none-match"),
+        parse_http_date(since) if since is not None else None,
+    )
 
 
 async def vread(ctx: FhirRequest, engine: Engine, type_: str, id_: str, vid: str) -> Response:

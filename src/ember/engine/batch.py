@@ -18,12 +18,13 @@ from ember.engine import bundles
 from ember.engine.errors import FhirError, bad_request, not_found, precondition_failed
 from ember.engine.interactions import Engine, Patcher, Prepared, WriteResult, new_id
 from ember.engine.references import rewrite_references
-from ember.engine.versioning import etag, instant
+from ember.engine.versioning import etag, instant, not_modified
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
 from ember.fhir.patch.fhirpath_patch import apply_fhirpath_patch
 from ember.fhir.patch.json_patch import apply_json_patch
 from ember.search import criteria as search_criteria
+from ember.search.dates import parse_range
 from ember.search.index import index_rows
 from ember.store.base import StoredVersion, Writer
 
@@ -238,15 +239,31 @@ class BundleProcessor:
         else:
             stored = engine.read(entry.type, entry.id, reader)
         assert stored.content is not None
+        response = {
+            "status": _status(200),
+            "etag": etag(stored.version),
+            "lastModified": instant(stored.last_updated),
+        }
+        if self._not_modified(entry, stored):
+            return {"response": {**response, "status": _status(304)}}
         return {
             "fullUrl": f"{self.base_url}/{stored.type}/{stored.id}",
             "resource": fhir_json.parse(stored.content),
-            "response": {
-                "status": _status(200),
-                "etag": etag(stored.version),
-                "lastModified": instant(stored.last_updated),
-            },
+            "response": response,
         }
+
+    def _not_modified(self, entry: Entry, stored: StoredVersion) -> bool:
+        since = entry.request.get("ifModifiedSince")
+        try:
+            since_micros = parse_range(since)[0] if isinstance(since, str) else None
+        except ValueError:
+            raise bad_request(
+                f"ifModifiedSince {since!r} is not an instant",
+                f"{entry.where}.request.ifModifiedSince",
+            ) from None
+        return not_modified(
+            stored.version, stored.last_updated, entry.request.get("ifNoneMatch"), since_micros
+        )
 
     # -- batch -------------------------------------------------------------------------
 

@@ -46,3 +46,17 @@ def parse_http_date(value: str) -> int | None:
     except ValueError:
         return None
     return int(moment.replace(tzinfo=UTC).timestamp()) * 1_000_000
+
+
+def not_modified(
+    version: int, last_updated: int, if_none_match: str | None, modified_since: int | None
+) -> bool:
+    """Whether a conditional read is answered with 304 (RFC 7232: If-None-Match wins).
+
+    `modified_since` is in µs; the comparison is to the second, as HTTP dates are."""
+    if if_none_match is not None:
+        tags = [t.strip() for t in if_none_match.split(",")]
+        return "*" in tags or any(parse_etag(t, "If-None-Match") == version for t in tags)
+    if modified_since is not None:
+        return last_updated // 1_000_000 * 1_000_000 <= modified_since
+    return False
