@@ -204,16 +204,15 @@ async def conditional_delete(ctx: FhirRequest, engine: Engine, type_: str) -> Re
 async def search(
     ctx: FhirRequest, engine: Engine, type_: str, form: list | None = None
 ) -> Response:
-    query = [(k, v) for k, v in ctx.query if not k.startswith("_format")] + (form or [])
     count = _count(ctx)
-    summary = ctx.param("_summary")
-    versions, criteria = await run_in_threadpool(engine.search, type_, query, ctx.strict, count)
-    if summary == "count":
-        versions = []
+    versions, criteria = await run_in_threadpool(
+        engine.search, type_, ctx.query + (form or []), ctx.strict, count
+    )
+    applied = criteria.as_query() + ([("_count", str(count))] if ctx.param("_count") else [])
     bundle = bundles.searchset_bundle(
         ctx.base_url,
         type_,
-        criteria.as_query(),
+        applied,
         versions,
         None,
         list(criteria.ignored),

@@ -16,23 +16,9 @@ from ember.search.index import INDEXED_TOKEN_PARAMETERS
 from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameter
 from ember.store.base import Reader
 
-# Parameters that control a search rather than filter it (search.html#other).
-RESULT_PARAMETERS = frozenset(
-    {
-        "_count",
-        "_sort",
-        "_include",
-        "_revinclude",
-        "_summary",
-        "_elements",
-        "_total",
-        "_contained",
-        "_containedType",
-        "_format",
-        "_pretty",
-        "_page",
-    }
-)
+# Parameters that shape the answer rather than filter it (search.html#other) and that
+# this engine applies; the others (_sort, _include, ...) are reported as not supported.
+APPLIED_CONTROLS = frozenset({"_count", "_format", "_pretty"})
 
 
 class InvalidSearch(ValueError):
@@ -124,7 +110,7 @@ def parse(
     criteria: list[Criterion] = []
     ignored: list[Issue] = []
     for code, raw in pairs:
-        if code in RESULT_PARAMETERS:
+        if code in APPLIED_CONTROLS:
             continue
         if _is_supported(resource_type, code):
             if raw == "":
