@@ -29,8 +29,15 @@ class PostgresStore(Store):
 
     def __init__(self, url: str, min_size: int = 2, max_size: int = 16) -> None:
         self.url = url.replace("postgres://", "postgresql://", 1)
+        # Autocommit connections: a read is one round trip; writes open their own
+        # transaction explicitly.
         self._pool = ConnectionPool(
-            self.url, min_size=min_size, max_size=max_size, open=True, timeout=30.0
+            self.url,
+            min_size=min_size,
+            max_size=max_size,
+            open=True,
+            timeout=30.0,
+            kwargs={"autocommit": True},
         )
         self._migrate()
 
@@ -41,7 +48,8 @@ class PostgresStore(Store):
 
     @contextmanager
     def reading(self) -> Iterator[Reader]:
-        with self._pool.connection() as connection, connection.transaction():
+        # Each statement sees committed data as of its start (no multi-statement snapshot).
+        with self._pool.connection() as connection:
             yield PostgresSession(connection, "%s")
 
     @contextmanager
