@@ -9,7 +9,15 @@ from typing import Any
 
 from ember.fhir.fhirpath.analysis import Checker
 from ember.fhir.fhirpath.compiler import Compiler
-from ember.fhir.fhirpath.context import Env, ProfileCheck, Resolver, Terminology, Tracer
+from ember.fhir.fhirpath.context import (
+    NO_SERVICES,
+    Env,
+    ProfileCheck,
+    Resolver,
+    Services,
+    Terminology,
+    Tracer,
+)
 from ember.fhir.fhirpath.errors import FHIRPathError
 from ember.fhir.fhirpath.nodes import Node, to_python, wrap
 from ember.fhir.fhirpath.parser import parse
@@ -19,7 +27,7 @@ from ember.fhir.model import Model, get_model
 class Expression:
     """A compiled FHIRPath expression; evaluate() is safe to call from many threads."""
 
-    __slots__ = ("_compiled", "model", "text")
+    __slots__ = ("_compiled", "_uses_env", "model", "text")
 
     def __init__(
         self,
@@ -35,7 +43,9 @@ class Expression:
         if base_type is not None:
             checker = Checker(self.model, check_ordered_functions=check_ordered_functions)
             checker.check(tree, base_type)
-        self._compiled = Compiler(self.model).compile(tree)
+        compiler = Compiler(self.model)
+        self._compiled = compiler.compile(tree)
+        self._uses_env = compiler.uses_env
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -59,19 +69,21 @@ class Expression:
         values. The callbacks serve resolve() beyond contained resources and the Bundle,
         memberOf(), conformsTo() for profiles, and trace().
         """
-        root = _node(resource, None)
-        focus = [_node(context, context_type)] if context is not None else root
-        env = Env(
-            self.model,
-            context=focus,
-            resource=root,
-            root_resource=root,
-            variables=_variables(variables),
-            resolver=resolver,
-            terminology=terminology,
-            conforms_to=conforms_to,
-            tracer=tracer,
-        )
+        if resource.__class__ is dict:
+            root = [Node(resource, resource.get("resourceType"))]
+        else:
+            root = _node(resource, None)
+        focus = root if context is None else _node(context, context_type)
+        env = None
+        if self._uses_env:
+            services = (
+                NO_SERVICES
+                if resolver is None and terminology is None and conforms_to is None
+                and tracer is None
+                else Services(resolver, terminology, conforms_to, tracer)
+            )
+            env = Env(self.model, focus, root, _variables(variables) if variables else {},
+                      services)
         try:
             result = self._compiled(focus, env)
         except FHIRPathError:
@@ -80,7 +92,14 @@ class Expression:
                 AttributeError) as exc:
             # a defect or unforeseen input must still surface as a FHIRPath error
             raise FHIRPathError(f"evaluation failed: {exc!r}") from exc
-        return [to_python(item) for item in result]
+        out = []
+        for item in result:
+            if item.__class__ is Node:
+                data = item.data
+                out.append(data if data.__class__ is dict else to_python(item))
+            else:
+                out.append(item)
+        return out
 
 
 def _node(value: Any, type_name: str | None) -> list[Any]:
@@ -93,9 +112,7 @@ def _node(value: Any, type_name: str | None) -> list[Any]:
     return [wrap(value)]
 
 
-def _variables(variables: Mapping[str, Any] | None) -> dict[str, list[Any]]:
-    if not variables:
-        return {}
+def _variables(variables: Mapping[str, Any]) -> dict[str, list[Any]]:
     return {name: _node(value, None) for name, value in variables.items()}
 
 

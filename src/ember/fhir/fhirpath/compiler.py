@@ -16,7 +16,7 @@ from ember.fhir.fhirpath import types
 from ember.fhir.fhirpath.errors import FHIRPathError
 from ember.fhir.fhirpath.functions import FUNCTIONS
 from ember.fhir.fhirpath.functions.registry import SORT_KEY, TYPE, VALUE
-from ember.fhir.fhirpath.nodes import Node, Step, system_value
+from ember.fhir.fhirpath.nodes import Node, step, system_value
 from ember.fhir.fhirpath.syntax import (
     Binary,
     Call,
@@ -52,6 +52,9 @@ def _focus(focus: list[Any], env: Any) -> list[Any]:
 class Compiler:
     def __init__(self, model: Model) -> None:
         self.model = model
+        # whether any closure reads the evaluation state (functions, variables, $index);
+        # plain paths do not, and then evaluation need not create it
+        self.uses_env = False
 
     def compile(self, expr: Expr) -> Compiled:
         method = getattr(self, "_" + type(expr).__name__.lower())
@@ -75,14 +78,21 @@ class Compiler:
         steps: list[Callable[[list[Any]], list[Any]]] = []
         if start is None and self._names_type(names[0]):
             steps.append(self._type_filter(names.pop(0)))
-        steps.extend(Step(name, self.model) for name in names)
+        steps.extend(step(name, self.model) for name in names)
+
+        if start is None and len(steps) == 1:
+            only = steps[0]
+            return lambda focus, env: only(focus)
+        if start is None and len(steps) == 2:  # the most common shape: `Type.element`
+            first, second = steps
+            return lambda focus, env: second(items) if (items := first(focus)) else items
 
         def path(focus: list[Any], env: Any) -> list[Any]:
             items = start(focus, env) if start is not None else focus
-            for step in steps:
+            for navigate in steps:
                 if not items:
                     return items
-                items = step(items)
+                items = navigate(items)
             return items
 
         return path
@@ -93,18 +103,26 @@ class Compiler:
     def _type_filter(self, type_name: str) -> Callable[[list[Any]], list[Any]]:
         """A leading type name (`Patient.name`) keeps the focus items of that type."""
         model = self.model
+        matches: dict[str | None, bool] = {None: True}  # untyped JSON is given the benefit
 
         def keep(items: list[Any]) -> list[Any]:
-            return [
-                item
-                for item in items
-                if item.__class__ is Node
-                and (item.type_name is None or model.is_subtype(item.type_name, type_name))
-            ]
+            if len(items) == 1 and items[0].__class__ is Node and items[0].type_name == type_name:
+                return items  # the usual case: the resource the expression is written for
+            out = []
+            for item in items:
+                if item.__class__ is Node:
+                    match = matches.get(item.type_name)
+                    if match is None:
+                        match = model.is_subtype(item.type_name, type_name)
+                        matches[item.type_name] = match
+                    if match:
+                        out.append(item)
+            return out
 
         return keep
 
     def _special(self, expr: Special) -> Compiled:
+        self.uses_env = True
         target = self.compile(expr.target) if expr.target is not None else None
         if expr.name == "$this":
             return target or _focus
@@ -113,13 +131,11 @@ class Compiler:
         return lambda focus, env: env.total
 
     def _variable(self, expr: Variable) -> Compiled:
+        self.uses_env = True
         name = expr.name
         if name in ("resource", "context", "rootResource"):
-            attribute = {
-                "resource": "resource",
-                "context": "context",
-                "rootResource": "root_resource",
-            }[name]
+            # Ember evaluates whole resources: the root resource is the resource
+            attribute = "context" if name == "context" else "resource"
             return lambda focus, env: (
                 env.variables[name] if name in env.variables else getattr(env, attribute)
             )
@@ -144,6 +160,7 @@ class Compiler:
     # -- invocations -----------------------------------------------------------------
 
     def _call(self, expr: Call) -> Compiled:
+        self.uses_env = True
         definition = FUNCTIONS.get(expr.name)
         if definition is None:
             raise FHIRPathError(f"unknown function {expr.name}()", position=expr.position)
@@ -180,7 +197,7 @@ class Compiler:
                 ]
                 return impl(env, target(focus, env), *arguments)
 
-        return _located(call, expr.position)
+        return call
 
     def _argument(self, kind: str, arg: Expr) -> Any:
         if kind == TYPE:
@@ -237,32 +254,18 @@ class Compiler:
             negated = ops.negate(value)  # also checks that the operand is numeric
             return [negated if operator == "-" else value]
 
-        return _located(unary, expr.position)
+        return unary
 
     def _binary(self, expr: Binary) -> Compiled:
         left, right = self.compile(expr.left), self.compile(expr.right)
         builder = _BINARY.get(expr.operator)
         if builder is None:
             raise FHIRPathError(f"unknown operator {expr.operator!r}", position=expr.position)
-        return _located(builder(left, right, expr.operator), expr.position)
+        return builder(left, right, expr.operator)
 
 
 def _arity(required: int, maximum: int) -> str:
     return str(required) if required == maximum else f"{required} to {maximum}"
-
-
-def _located(compiled: Compiled, position: int) -> Compiled:
-    """Attach the operator's position to run-time errors raised without one."""
-
-    def located(focus: list[Any], env: Any) -> list[Any]:
-        try:
-            return compiled(focus, env)
-        except FHIRPathError as exc:
-            if exc.position is None:
-                exc.position = position
-            raise
-
-    return located
 
 
 def _type_specifier(arg: Expr) -> TypeSpecifier:

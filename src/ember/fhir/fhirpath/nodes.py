@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from ember.fhir.fhirpath import temporal
-from ember.fhir.model import Element, Model, get_model
+from ember.fhir.model import Element, Model
 
 
 class Node:
@@ -123,68 +123,75 @@ def to_python(item: Any) -> Any:
 
 
 class Child:
-    """How to find one named child in the JSON of one parent type."""
+    """How to find one named child in the JSON of one parent type.
 
-    __slots__ = (
-        "choices",
-        "element",
-        "ext_name",
-        "json_name",
-        "primitive",
-        "resource",
-        "type_name",
-    )
+    `collect(data, out)` appends the child nodes found in a parent's JSON; it is bound
+    at construction to the collector for the kind of element (the hot path).
+    """
+
+    __slots__ = ("choices", "collect", "element", "ext_name", "json_name", "type_name")
 
     def __init__(self, element: Element | None, type_name: str | None, model: Model) -> None:
         self.element = element
         self.type_name = type_name
-        self.json_name = element.name if element else None
-        self.ext_name = "_" + element.name if element else None
-        self.choices = element.json_names() if element and element.is_choice else None
-        self.primitive = type_name is not None and model.is_primitive(type_name)
-        # contained and Bundle.entry.resource are typed by their resourceType
-        self.resource = type_name in ("Resource", "DomainResource")
+        self.json_name = element.name if element else ""
+        self.ext_name = "_" + self.json_name
+        self.choices: dict[str, str] = {}
+        if element is not None and element.is_choice:
+            self.choices = element.json_names()
+            self.collect = self._collect_choice
+        elif type_name in ("Resource", "DomainResource"):
+            self.collect = self._collect_resources
+        elif type_name is not None and model.is_primitive(type_name):
+            self.collect = self._collect_primitives
+        else:
+            self.collect = self._collect_complex
 
-    def collect(self, data: dict[str, Any], out: list[Any]) -> None:
-        if self.choices is not None:
-            self._collect_choice(data, out)
+    def _collect_complex(self, data: dict[str, Any], out: list[Any]) -> None:
+        value = data.get(self.json_name)
+        if value is None:
             return
-        value = data.get(self.json_name)  # type: ignore[arg-type]
-        if self.primitive:
-            _add_primitives(value, data.get(self.ext_name), self.type_name, self.element, out)  # type: ignore[arg-type]
-        elif value is not None:
+        if value.__class__ is list:
             type_name, element = self.type_name, self.element
+            out.extend([Node(entry, type_name, None, element) for entry in value])
+        else:
+            out.append(Node(value, self.type_name, None, self.element))
+
+    def _collect_resources(self, data: dict[str, Any], out: list[Any]) -> None:
+        # contained and Bundle.entry.resource are typed by their resourceType
+        value = data.get(self.json_name)
+        if value is None:
+            return
+        for entry in value if value.__class__ is list else (value,):
+            out.append(Node(entry, _resource_type(entry), None, self.element))
+
+    def _collect_primitives(self, data: dict[str, Any], out: list[Any]) -> None:
+        value = data.get(self.json_name)
+        ext = data.get(self.ext_name)
+        if ext is None:
+            if value is None:
+                return
             if value.__class__ is list:
-                for entry in value:
-                    out.append(
-                        Node(
-                            entry,
-                            _resource_type(entry) if self.resource else type_name,
-                            None,
-                            element,
-                        )
-                    )
+                type_name, element = self.type_name, self.element
+                out.extend([Node(v, type_name, None, element) for v in value if v is not None])
             else:
-                out.append(
-                    Node(
-                        value, _resource_type(value) if self.resource else type_name, None, element
-                    )
-                )
+                out.append(Node(value, self.type_name, None, self.element))
+            return
+        _add_primitives(value, ext, self.type_name, self.element, out)
 
     def _collect_choice(self, data: dict[str, Any], out: list[Any]) -> None:
         choices = self.choices
-        assert choices is not None
-        for key, value in data.items():
-            type_name = choices.get(key)
-            if type_name is None:
+        for key in choices.keys() & data.keys():
+            value = data[key]
+            if value.__class__ is dict:
+                out.append(Node(value, choices[key], None, self.element))
+            else:
+                out.append(Node(value, choices[key], data.get("_" + key), self.element))
+        if len(data) > len(out):  # cheap guard before looking for extension-only values
+            for key in data:
                 # a primitive with only extensions has no `valueX`, just `_valueX`
                 if key[0] == "_" and key[1:] in choices and key[1:] not in data:
-                    out.append(Node(None, choices[key[1:]], value, self.element))
-                continue
-            if value.__class__ is dict:
-                out.append(Node(value, type_name, None, self.element))
-            else:
-                out.append(Node(value, type_name, data.get("_" + key), self.element))
+                    out.append(Node(None, choices[key[1:]], data[key], self.element))
 
 
 def _resource_type(value: Any) -> str | None:
@@ -194,8 +201,7 @@ def _resource_type(value: Any) -> str | None:
 def _add_primitives(
     value: Any, ext: Any, type_name: str | None, element: Element | None, out: list[Any]
 ) -> None:
-    if value is None and ext is None:
-        return
+    """Primitive nodes from a value (or list) and its `_name` sibling (or list)."""
     if value.__class__ is list or ext.__class__ is list:
         values = value if value.__class__ is list else []
         exts = ext if ext.__class__ is list else []
@@ -204,19 +210,18 @@ def _add_primitives(
             e = exts[i] if i < len(exts) else None
             if v is not None or e is not None:
                 out.append(Node(v, type_name, e, element))
-    else:
+    elif value is not None or ext is not None:
         out.append(Node(value, type_name, ext, element))
 
 
-class _UntypedChild(Child):
+class _UntypedChild:
     """Navigation in JSON of unknown type: by property name, guessing choice types."""
 
+    __slots__ = ("model", "name")
+
     def __init__(self, name: str, model: Model) -> None:
-        super().__init__(None, None, model)
         self.name = name
         self.model = model
-
-    __slots__ = ("model", "name")
 
     def collect(self, data: dict[str, Any], out: list[Any]) -> None:
         name = self.name
@@ -247,7 +252,7 @@ class _UntypedChild(Child):
 
 
 @cache
-def child_finder(model: Model, type_name: str | None, name: str) -> Child | None:
+def child_finder(model: Model, type_name: str | None, name: str) -> Child | _UntypedChild | None:
     """The Child for `name` in `type_name`; None if that type has no such element."""
     typedef = model.find_type(type_name) if type_name else None
     if typedef is None:
@@ -258,45 +263,42 @@ def child_finder(model: Model, type_name: str | None, name: str) -> Child | None
     return Child(element, None if element.is_choice else element.types[0], model)
 
 
-class Step:
-    """Navigation to one child name, remembering how per parent type (the hot path)."""
+StepFunction = Callable[[list[Any]], list[Any]]
 
-    __slots__ = ("by_type", "model", "name")
 
-    def __init__(self, name: str, model: Model | None = None) -> None:
-        self.name = name
-        self.model = model or get_model("r4")
-        self.by_type: dict[str | None, Child | None] = {}
+def step(name: str, model: Model) -> StepFunction:
+    """Navigation to the children called `name`, remembering per parent type how to find
+    them (the hot path: a plain closure, as cheap to call as Python allows)."""
+    by_type: dict[str | None, Child | _UntypedChild | None] = {}
 
-    def __call__(self, items: list[Any]) -> list[Any]:
+    def navigate(items: list[Any]) -> list[Any]:
         out: list[Any] = []
-        by_type = self.by_type
         for item in items:
             if item.__class__ is not Node:
                 continue
             data = item.data
             if data.__class__ is not dict:
-                self._primitive_child(item, out)
+                if item.ext is not None:
+                    _primitive_child(item.ext, name, out)
                 continue
-            type_name = item.type_name
             try:
-                child = by_type[type_name]
+                child = by_type[item.type_name]
             except KeyError:
-                child = by_type[type_name] = child_finder(self.model, type_name, self.name)
+                child = by_type[item.type_name] = child_finder(model, item.type_name, name)
             if child is not None:
                 child.collect(data, out)
         return out
 
-    def _primitive_child(self, item: Node, out: list[Any]) -> None:
-        # a primitive's own children are its id and extensions
-        ext = item.ext
-        if ext is None:
-            return
-        if self.name == "extension":
-            for extension in ext.get("extension", ()):
-                out.append(Node(extension, "Extension"))
-        elif self.name == "id" and "id" in ext:
-            out.append(Node(ext["id"], "string"))
+    return navigate
+
+
+def _primitive_child(ext: dict[str, Any], name: str, out: list[Any]) -> None:
+    # a primitive's own children are its id and extensions, from its `_name` sibling
+    if name == "extension":
+        for extension in ext.get("extension", ()):
+            out.append(Node(extension, "Extension", None, None))
+    elif name == "id" and "id" in ext:
+        out.append(Node(ext["id"], "string", None, None))
 
 
 def children(item: Any, model: Model) -> list[Any]:
@@ -307,7 +309,7 @@ def children(item: Any, model: Model) -> list[Any]:
     out: list[Any] = []
     if data.__class__ is not dict:
         for name in ("id", "extension"):
-            out.extend(Step(name, model)([item]))
+            out.extend(step(name, model)([item]))
         return out
     typedef = model.find_type(item.type_name) if item.type_name else None
     if typedef is None:

@@ -8,11 +8,11 @@ from ember.fhir.fhirpath.errors import FHIRPathError
 from ember.fhir.fhirpath.functions.helpers import string_value
 from ember.fhir.fhirpath.functions.registry import VALUE, function
 from ember.fhir.fhirpath.narrative import html_checks
-from ember.fhir.fhirpath.nodes import Node, Step, system_value, to_python
+from ember.fhir.fhirpath.nodes import Node, StepFunction, step, system_value, to_python
 from ember.fhir.fhirpath.operations import singleton
 
 _CORE_PROFILE = "http://hl7.org/fhir/StructureDefinition/"
-_EXTENSION_STEPS: dict[int, Step] = {}
+_EXTENSION_STEPS: dict[int, StepFunction] = {}
 
 
 @function("extension", VALUE)
@@ -20,10 +20,10 @@ def extension(env: Any, items: list[Any], url: list[Any]) -> list[Any]:
     wanted = string_value(url, "extension()")
     if wanted is None:
         return []
-    step = _EXTENSION_STEPS.get(id(env.model))
-    if step is None:
-        step = _EXTENSION_STEPS[id(env.model)] = Step("extension", env.model)
-    return [node for node in step(items) if node.data.get("url") == wanted]
+    extensions = _EXTENSION_STEPS.get(id(env.model))
+    if extensions is None:
+        extensions = _EXTENSION_STEPS[id(env.model)] = step("extension", env.model)
+    return [node for node in extensions(items) if node.data.get("url") == wanted]
 
 
 @function("hasValue")
@@ -80,8 +80,8 @@ def _locate(env: Any, reference: str) -> dict[str, Any] | None:
         found = _in_bundle(root.data, reference)
         if found is not None:
             return found
-    if env.resolver is not None:
-        return env.resolver(reference)
+    if env.services.resolver is not None:
+        return env.services.resolver(reference)
     return None
 
 
@@ -108,9 +108,9 @@ def member_of(env: Any, items: list[Any], value_set: list[Any]) -> list[Any]:
     url = string_value(value_set, "memberOf()")
     if item is None or url is None:
         return []
-    if env.terminology is None:
+    if env.services.terminology is None:
         raise FHIRPathError("memberOf() needs a terminology callback (terminology=...)")
-    result = env.terminology(to_python(item), url)
+    result = env.services.terminology(to_python(item), url)
     return [] if result is None else [bool(result)]
 
 
@@ -120,8 +120,8 @@ def conforms_to(env: Any, items: list[Any], structure: list[Any]) -> list[Any]:
     url = string_value(structure, "conformsTo()")
     if item is None or url is None:
         return []
-    if env.conforms_to is not None:
-        result = env.conforms_to(to_python(item), url)
+    if env.services.conforms_to is not None:
+        result = env.services.conforms_to(to_python(item), url)
         return [] if result is None else [bool(result)]
     return [_is_core_type(env, item, url)]
 

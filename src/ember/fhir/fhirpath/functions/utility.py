@@ -21,12 +21,13 @@ _MAX_DECIMAL_DIGITS = 28  # the precision of Python's default decimal context
 
 @function("trace", VALUE, LAMBDA, required=1)
 def trace(env: Any, items: list[Any], name: list[Any], projection: Any = None) -> list[Any]:
-    if env.tracer is not None:
+    tracer = env.services.tracer
+    if tracer is not None:
         label = single_value(name, "trace()")
         logged = items
         if projection is not None:
             logged = [value for item in items for value in projection([item], env)]
-        env.tracer(str(label), logged)
+        tracer(str(label), logged)
     return items
 
 
