@@ -188,6 +188,11 @@ class Compiler:
             def call(focus: list[Any], env: Any) -> list[Any]:
                 return impl(env, target(focus, env), *prepared)
 
+        elif len(values) == len(prepared):
+
+            def call(focus: list[Any], env: Any) -> list[Any]:
+                return impl(env, target(focus, env), *[arg(focus, env) for arg in prepared])
+
         else:
 
             def call(focus: list[Any], env: Any) -> list[Any]:
@@ -225,20 +230,26 @@ class Compiler:
 
     def _typeoperation(self, expr: TypeOperation) -> Compiled:
         operand = self.compile(expr.operand)
-        ref = types.resolve(expr.type, self.model)
-        model = self.model
-        test = types.is_type if expr.operator == "is" else types.as_type
+        test = types.resolve(expr.type, self.model)
+        what = f"'{expr.operator}'"
+        if expr.operator == "is":
 
-        def type_operation(focus: list[Any], env: Any) -> list[Any]:
-            item = ops.singleton(operand(focus, env), f"'{expr.operator}'")
-            if item is None:
-                return []
-            result = test(item, ref, model)
-            if expr.operator == "is":
-                return [result]
+            def is_(focus: list[Any], env: Any) -> list[Any]:
+                items = operand(focus, env)
+                if len(items) == 1:
+                    return [test.is_(items[0])]
+                return items if not items else [ops.singleton(items, what)]
+
+            return is_
+
+        def as_(focus: list[Any], env: Any) -> list[Any]:
+            items = operand(focus, env)
+            if len(items) != 1:
+                return items if not items else [ops.singleton(items, what)]
+            result = test.as_(items[0])
             return [] if result is None else [result]
 
-        return type_operation
+        return as_
 
     # -- operators -------------------------------------------------------------------
 

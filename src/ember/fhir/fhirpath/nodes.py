@@ -129,7 +129,8 @@ class Child:
     at construction to the collector for the kind of element (the hot path).
     """
 
-    __slots__ = ("choices", "collect", "element", "ext_name", "json_name", "type_name")
+    __slots__ = ("choice_keys", "choices", "collect", "element", "ext_name", "json_name",
+                 "type_name")
 
     def __init__(self, element: Element | None, type_name: str | None, model: Model) -> None:
         self.element = element
@@ -137,8 +138,10 @@ class Child:
         self.json_name = element.name if element else ""
         self.ext_name = "_" + self.json_name
         self.choices: dict[str, str] = {}
+        self.choice_keys: frozenset[str] = frozenset()
         if element is not None and element.is_choice:
             self.choices = element.json_names()
+            self.choice_keys = frozenset(self.choices) | {"_" + key for key in self.choices}
             self.collect = self._collect_choice
         elif type_name in ("Resource", "DomainResource"):
             self.collect = self._collect_resources
@@ -181,17 +184,16 @@ class Child:
 
     def _collect_choice(self, data: dict[str, Any], out: list[Any]) -> None:
         choices = self.choices
-        for key in choices.keys() & data.keys():
+        for key in self.choice_keys & data.keys():
             value = data[key]
-            if value.__class__ is dict:
+            if key[0] == "_":
+                # a primitive with only extensions has no `valueX`, just `_valueX`
+                if key[1:] not in data:
+                    out.append(Node(None, choices[key[1:]], value, self.element))
+            elif value.__class__ is dict:
                 out.append(Node(value, choices[key], None, self.element))
             else:
                 out.append(Node(value, choices[key], data.get("_" + key), self.element))
-        if len(data) > len(out):  # cheap guard before looking for extension-only values
-            for key in data:
-                # a primitive with only extensions has no `valueX`, just `_valueX`
-                if key[0] == "_" and key[1:] in choices and key[1:] not in data:
-                    out.append(Node(None, choices[key[1:]], data[key], self.element))
 
 
 def _resource_type(value: Any) -> str | None:

@@ -9,7 +9,7 @@ from ember.fhir.fhirpath.functions.helpers import each, is_true
 from ember.fhir.fhirpath.functions.registry import LAMBDA, SORT_KEY, TYPE, function
 from ember.fhir.fhirpath.nodes import Node
 from ember.fhir.fhirpath.operations import compare_items, equal_items, singleton
-from ember.fhir.fhirpath.types import TypeRef, as_type
+from ember.fhir.fhirpath.types import TypeTest
 
 
 @function("where", LAMBDA)
@@ -59,9 +59,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 @function("ofType", TYPE)
-def of_type(env: Any, items: list[Any], ref: TypeRef) -> list[Any]:
-    model = env.model
-    return [result for item in items if (result := as_type(item, ref, model)) is not None]
+def of_type(env: Any, items: list[Any], test: TypeTest) -> list[Any]:
+    return [result for item in items if (result := test.as_(item)) is not None]
 
 
 @function("sort", SORT_KEY, required=0)

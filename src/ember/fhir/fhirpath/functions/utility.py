@@ -14,7 +14,7 @@ from ember.fhir.fhirpath.operations import describe, is_number, singleton
 from ember.fhir.fhirpath.quantity import Quantity
 from ember.fhir.fhirpath.quantity import comparable as quantities_comparable
 from ember.fhir.fhirpath.temporal import Date, DateTime, Temporal, Time
-from ember.fhir.fhirpath.types import TypeRef, as_type, is_type, type_info
+from ember.fhir.fhirpath.types import TypeTest, type_info
 
 _MAX_DECIMAL_DIGITS = 28  # the precision of Python's default decimal context
 
@@ -60,17 +60,17 @@ def type_(env: Any, items: list[Any]) -> list[Any]:
 
 
 @function("is", TYPE)
-def is_(env: Any, items: list[Any], ref: TypeRef) -> list[Any]:
+def is_(env: Any, items: list[Any], test: TypeTest) -> list[Any]:
     item = singleton(items, "is()")
-    return [] if item is None else [is_type(item, ref, env.model)]
+    return [] if item is None else [test.is_(item)]
 
 
 @function("as", TYPE)
-def as_(env: Any, items: list[Any], ref: TypeRef) -> list[Any]:
+def as_(env: Any, items: list[Any], test: TypeTest) -> list[Any]:
     item = singleton(items, "as()")
     if item is None:
         return []
-    result = as_type(item, ref, env.model)
+    result = test.as_(item)
     return [] if result is None else [result]
 
 
