@@ -13,6 +13,7 @@ from typing import Any
 
 from ember.engine.errors import FhirError
 from ember.fhir.formats import json as fhir_json
+from ember.fhir.formats import turtle as fhir_turtle
 from ember.fhir.formats import xml as fhir_xml
 
 
@@ -21,7 +22,7 @@ class Format:
     name: str  # the short _format value
     mime: str  # the FHIR MIME type we answer with
     accepted: frozenset[str]  # MIME types and _format values that select it
-    parse: Callable[[bytes], Any]
+    parse: Callable[[bytes], Any] | None  # None: the server writes it but does not read it
     dumps: Callable[..., bytes]
 
     @property
@@ -49,8 +50,17 @@ XML = Format(
     dumps=fhir_xml.dumps,
 )
 
-FORMATS: tuple[Format, ...] = (JSON, XML)
+TURTLE = Format(
+    name="ttl",
+    mime="application/fhir+turtle",
+    accepted=frozenset({"ttl", "application/fhir+turtle", "text/turtle"}),
+    parse=None,
+    dumps=fhir_turtle.dumps,
+)
+
+FORMATS: tuple[Format, ...] = (JSON, XML, TURTLE)
 _BY_NAME = {name: f for f in FORMATS for name in f.accepted}
+_READABLE_BY_NAME = {name: f for name, f in _BY_NAME.items() if f.parse is not None}
 
 # FHIR versions this server speaks, as the fhirVersion MIME parameter names them.
 FHIR_VERSION_PARAMETERS = frozenset({"4.0", "4.0.1"})
@@ -108,7 +118,7 @@ def request_format(content_type: str | None) -> Format:
     if not content_type:
         return JSON  # clients that omit Content-Type nearly always send JSON
     kind, params = _split_media_range(content_type)
-    found = _BY_NAME.get(kind)
+    found = _READABLE_BY_NAME.get(kind)
     if found is None or not _check_fhir_version(params):
         raise FhirError.of(
             415, "not-supported", f"Content-Type {content_type!r} is not supported by this server"

@@ -1,6 +1,7 @@
-"""XML against the official material: every R4 example survives JSON -> XML -> JSON,
-the FHIRPath suite's XML inputs read as their JSON conversions, and the validator
-suite's XML cases are read or refused as their expected outcomes say."""
+"""XML and Turtle against the official material: every R4 example survives
+JSON -> XML -> JSON and can be written as Turtle, the FHIRPath suite's XML inputs read
+as their JSON conversions, and the validator suite's XML cases are read or refused as
+their expected outcomes say."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from lxml import etree
 
 from ember.fhir.formats import json as fhir_json
+from ember.fhir.formats import turtle as fhir_turtle
 from ember.fhir.formats import xml as fhir_xml
 from tests.fhir.formats.conversions import as_written, differences
 from tests.shared import shared_testdata
@@ -172,3 +174,18 @@ def test_validator_xml_cases_are_read_or_refused_as_expected(case: dict[str, Any
             fhir_xml.parse(data)
     else:
         assert fhir_xml.parse(data)["resourceType"]
+
+
+def test_every_r4_example_can_be_written_as_turtle() -> None:
+    failures: dict[str, str] = {}
+    for path in _examples():
+        try:
+            written = fhir_turtle.dumps(fhir_json.parse(path.read_bytes()), pretty=True)
+        except ValueError as exc:
+            failures[path.name] = str(exc)
+            continue
+        if written.count(b"fhir:nodeRole fhir:treeRoot") != 1:
+            failures[path.name] = "not exactly one tree root"
+    passed = len(_examples()) - len(failures)
+    print(f"\nJSON -> Turtle: {passed} of {len(_examples())} R4 examples written")
+    assert failures == {}
