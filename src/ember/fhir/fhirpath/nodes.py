@@ -103,8 +103,6 @@ def system_value(item: Any) -> Any:
         if data.__class__ is float:
             return Decimal(repr(data))
         return data
-    if data.__class__ is str and converter is _temporal_value:
-        return _temporal_value(item.type_name, data)
     return converter(item.type_name, data)  # type: ignore[arg-type]
 
 
