@@ -122,7 +122,7 @@ class _Parser:
         while True:
             if self.at_symbol("."):
                 self.advance()
-                expr = self.invocation(expr)
+                expr = self.invocation(expr, after_dot=True)
             elif self.at_symbol("["):
                 token = self.advance()
                 index = self.expression(0)
@@ -131,12 +131,16 @@ class _Parser:
             else:
                 return expr
 
-    def invocation(self, target: Expr | None) -> Expr:
+    def invocation(self, target: Expr | None, *, after_dot: bool = False) -> Expr:
         token = self.current
         if token.kind is Kind.SPECIAL:
             self.advance()
             return Special(target, token.text, token.position)
-        name = self.identifier()
+        if after_dot and token.kind is Kind.IDENTIFIER:
+            # after a dot a keyword can only be a name: accept `text.div` as FHIR does
+            name = self.advance().text
+        else:
+            name = self.identifier()
         if self.at_symbol("("):
             return Call(target, name, self.arguments(), token.position)
         return Member(target, name, token.position)
