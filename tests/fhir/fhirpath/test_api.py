@@ -195,5 +195,16 @@ def test_trace_and_element_definition() -> None:
     assert definition["path"] == "Patient.name"
 
 
+def test_slice_by_value_discriminators() -> None:
+    vital = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                         "code": "vital-signs"}]}
+    other = {"coding": [{"system": "http://example.org", "code": "vital-signs"}]}
+    observation = {"resourceType": "Observation", "category": [other, vital]}
+    expression = "category.slice('http://hl7.org/fhir/StructureDefinition/vitalsigns', 'VSCat')"
+    assert evaluate(observation, expression) == [vital]
+    with pytest.raises(FHIRPathError, match="no slice"):
+        evaluate(observation, expression.replace("VSCat", "Nope"))
+
+
 def test_compiled_expressions_are_reused() -> None:
     assert compile("Patient.name") is compile("Patient.name")

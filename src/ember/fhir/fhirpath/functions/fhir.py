@@ -10,6 +10,7 @@ from ember.fhir.fhirpath.functions.registry import VALUE, function
 from ember.fhir.fhirpath.narrative import html_checks
 from ember.fhir.fhirpath.nodes import Node, StepFunction, step, system_value, to_python
 from ember.fhir.fhirpath.operations import singleton
+from ember.fhir.fhirpath.slicing import slice_matcher
 
 _CORE_PROFILE = "http://hl7.org/fhir/StructureDefinition/"
 _EXTENSION_STEPS: dict[int, StepFunction] = {}
@@ -154,6 +155,25 @@ def check_modifiers(env: Any, items: list[Any], modifiers: list[Any] | None = No
                 if modifier.get("url") not in allowed:
                     raise FHIRPathError(f"unknown modifier extension {modifier.get('url')!r}")
     return items
+
+
+@function("slice", VALUE, VALUE)
+def slice_(env: Any, items: list[Any], structure: list[Any], name: list[Any]) -> list[Any]:
+    url, slice_name = string_value(structure, "slice()"), string_value(name, "slice()")
+    if url is None or slice_name is None:
+        return []
+    definition = env.model.structure_definitions.get(url)
+    if definition is None:
+        raise FHIRPathError(f"slice(): unknown structure {url!r}")
+    model = env.model
+
+    def evaluate(path: str, element: Any) -> list[Any]:
+        from ember.fhir.fhirpath.api import compile  # the engine evaluating itself
+
+        return compile(path, version=model.version).evaluate(element)
+
+    matches = slice_matcher(definition, slice_name, evaluate)
+    return [item for item in items if matches(to_python(item))]
 
 
 @function("elementDefinition")
