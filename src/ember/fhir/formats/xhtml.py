@@ -30,38 +30,47 @@ _DIV_START = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?div[\s/>]")
 
 
 class SourceSpans:
-    """Where each element of a parsed document is written in its source bytes."""
+    """Where the elements of a parsed document are written in its source bytes.
+
+    Work is done lazily and only as far as needed: the markup is scanned up to the end
+    of the element asked for, so a narrative near the top costs little."""
 
     def __init__(self, data: bytes, root: etree._Element) -> None:
         self._data = data
-        self._root = root
-        self._spans: list[list[int]] | None = None
+        self._elements = enumerate(root.iter())  # document order, as the markup
         self._positions: dict[etree._Element, int] = {}
+        self._markup = _MARKUP.finditer(data)
+        self._spans: list[list[int]] = []  # [start, end]; end is -1 while still open
+        self._open: list[int] = []
 
     def text_of(self, element: etree._Element) -> str:
         """The element's source text, start tag to end tag inclusive."""
-        if self._spans is None:
-            self._spans = _element_spans(self._data)
-            self._positions = {e: i for i, e in enumerate(self._root.iter())}
-        start, end = self._spans[self._positions[element]]
+        index = self._position(element)
+        while index >= len(self._spans) or self._spans[index][1] < 0:
+            self._scan_next_tag()
+        start, end = self._spans[index]
         return self._data[start:end].decode("utf-8")
 
+    def _position(self, element: etree._Element) -> int:
+        while element not in self._positions:
+            position, seen = next(self._elements)
+            self._positions[seen] = position
+        return self._positions[element]
 
-def _element_spans(data: bytes) -> list[list[int]]:
-    # One [start, end] per element in document order, as lxml's iter() yields them.
-    spans: list[list[int]] = []
-    open_elements: list[int] = []
-    for markup in _MARKUP.finditer(data):
-        closing, empty = markup.group(1), markup.group(2)
-        if closing is None:
-            continue  # comment, CDATA or processing instruction
-        if closing:
-            spans[open_elements.pop()][1] = markup.end()
-        else:
-            spans.append([markup.start(), markup.end()])
-            if not empty:
-                open_elements.append(len(spans) - 1)
-    return spans
+    def _scan_next_tag(self) -> None:
+        for markup in self._markup:
+            closing, empty = markup.group(1), markup.group(2)
+            if closing is None:
+                continue  # comment, CDATA or processing instruction
+            if closing:
+                self._spans[self._open.pop()][1] = markup.end()
+            elif empty:
+                self._spans.append([markup.start(), markup.end()])
+            else:
+                self._open.append(len(self._spans))
+                self._spans.append([markup.start(), -1])
+            return
+        raise ValueError("the markup ended before the element did")
 
 
 def div_from_xml(div: etree._Element, spans: SourceSpans) -> str:

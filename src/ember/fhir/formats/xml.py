@@ -193,7 +193,7 @@ def _qname(name: str) -> str:
 
 # -- writing ---------------------------------------------------------------------------
 
-_NEEDS_ESCAPE = re.compile(r"[&<>\"\n\r\t]")
+_NEEDS_ESCAPE = re.compile('[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]')
 # Line breaks and tabs as references, or attribute-value normalisation turns them into
 # spaces (XML 1.0 section 3.3.3).
 _ATTRIBUTE_ESCAPES = str.maketrans(
@@ -296,14 +296,21 @@ class _Writer:
     def primitive(self, name: str, type_name: str, value: Any, extras: Any, pad: str) -> None:
         if value is None and extras is None:
             raise XMLFormatError(f"{name} has neither a value nor an id or extension")
-        type_layout = layout(type_name)
-        attributes = self.attributes(extras, type_layout) if extras else ""
-        if value is not None:
+        if value is None:
+            attributes = ""
+        elif type(value) is str:  # the common case, first
+            attributes = f' value="{_attribute_text(value)}"'
+        else:
             try:
-                attributes += f' value="{_attribute_text(values.to_text(value))}"'
+                attributes = f' value="{_attribute_text(values.to_text(value))}"'
             except ValueError as exc:
                 raise XMLFormatError(f"{name}: {exc}") from None
-        if not extras or "extension" not in extras:
+        if not extras:
+            self.out.append(f"{pad}<{name}{attributes}/>")
+            return
+        type_layout = layout(type_name)
+        attributes = self.attributes(extras, type_layout) + attributes
+        if "extension" not in extras:
             self.out.append(f"{pad}<{name}{attributes}/>")
             return
         self.out.append(f"{pad}<{name}{attributes}>")
@@ -325,8 +332,8 @@ def _by_order(field: Field) -> int:
 def _attribute_text(text: Any) -> str:
     if not isinstance(text, str):
         text = values.to_text(text)
+    if not _NEEDS_ESCAPE.search(text):
+        return text
     if _NOT_XML.search(text):
         raise XMLFormatError(f"{text[:40]!r} holds a character XML cannot represent")
-    if _NEEDS_ESCAPE.search(text):
-        return text.translate(_ATTRIBUTE_ESCAPES)
-    return text
+    return text.translate(_ATTRIBUTE_ESCAPES)
