@@ -15,7 +15,7 @@ from ember.fhir.fhirpath import operations as ops
 from ember.fhir.fhirpath import types
 from ember.fhir.fhirpath.errors import FHIRPathError
 from ember.fhir.fhirpath.functions import FUNCTIONS
-from ember.fhir.fhirpath.functions.registry import SORT_KEY, TYPE, VALUE
+from ember.fhir.fhirpath.functions.registry import SORT_KEY, TYPE, VALUE, Compiled
 from ember.fhir.fhirpath.nodes import Node, StepFunction, step, system_value
 from ember.fhir.fhirpath.syntax import (
     Binary,
@@ -31,8 +31,6 @@ from ember.fhir.fhirpath.syntax import (
     Variable,
 )
 from ember.fhir.model import Model
-
-Compiled = Callable[[list[Any], Any], list[Any]]
 
 _CONSTANTS = {
     "ucum": "http://unitsofmeasure.org",

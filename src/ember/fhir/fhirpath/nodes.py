@@ -39,10 +39,6 @@ class Node:
         return f"Node({self.type_name}, {self.data!r})"
 
 
-def resource_node(resource: dict[str, Any], type_name: str | None = None) -> Node:
-    return Node(resource, type_name or resource.get("resourceType"))
-
-
 def wrap(value: Any) -> Any:
     """A value handed in from Python (variable, callback result) as a collection item."""
     if isinstance(value, dict):
@@ -77,17 +73,6 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "instant": _temporal_value,
     "time": _temporal_value,
     "decimal": _decimal_value,
-}
-SYSTEM_TYPE_OF_PRIMITIVE = {
-    "boolean": "Boolean",
-    "integer": "Integer",
-    "positiveInt": "Integer",
-    "unsignedInt": "Integer",
-    "decimal": "Decimal",
-    "date": "Date",
-    "dateTime": "DateTime",
-    "instant": "DateTime",
-    "time": "Time",
 }
 
 
