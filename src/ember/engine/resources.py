@@ -22,16 +22,15 @@ def with_server_meta(
 ) -> dict[str, Any]:
     """A copy with the server's id and meta; every other property keeps its place."""
     result: dict[str, Any] = {}
+    # A missing id goes right after resourceType; a missing meta right after the id.
+    anchor = "id" if "id" in resource else "resourceType"
     for key, value in resource.items():
-        if key == "id":
-            result["id"] = id_
-        elif key == "meta":
+        if key == "meta":
             result["meta"] = _meta(value, version, last_updated)
-        else:
-            result[key] = value
-            if key == "resourceType":
-                if "id" not in resource:
-                    result["id"] = id_
-                if "meta" not in resource:
-                    result["meta"] = _meta(None, version, last_updated)
+            continue
+        result[key] = id_ if key == "id" else value
+        if key == anchor:
+            result["id"] = id_
+            if "meta" not in resource:
+                result["meta"] = _meta(None, version, last_updated)
     return result
