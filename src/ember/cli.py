@@ -1,4 +1,4 @@
-"""The `ember` command: `ember serve` runs the FHIR server."""
+"""The `ember` command: `ember serve` runs the FHIR server, `ember load` fills its database."""
 
 from __future__ import annotations
 
@@ -42,6 +42,30 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# Failures listed one per line after a load; beyond this only their number.
+_FAILURES_SHOWN = 200
+
+
+def _load(args: argparse.Namespace) -> int:
+    from ember.load import load_paths
+
+    settings = Settings.from_env(database_url=args.database)
+    workers = args.workers or min(4, os.cpu_count() or 1)
+    summary = load_paths(args.paths, settings, workers, progress=False if args.quiet else None)
+    for failure in summary.failures[:_FAILURES_SHOWN]:
+        print(failure, file=sys.stderr)
+    hidden = len(summary.failures) - _FAILURES_SHOWN
+    if hidden > 0:
+        print(f"... and {hidden} more failures", file=sys.stderr)
+    print(
+        f"Loaded {summary.loaded} resources from {summary.files} files in "
+        f"{summary.seconds:.1f} s ({summary.per_second:.0f} resources/s); "
+        f"{len(summary.failures)} failures in {summary.failed_files} files",
+        file=sys.stderr,
+    )
+    return 1 if summary.failures else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ember", description="Ember FHIR server")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -52,6 +76,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--base-url", help="public URL of the FHIR base, if behind a proxy")
     serve.add_argument("--workers", type=int, help="worker processes (default 1)")
     serve.set_defaults(run=_serve)
+    load = commands.add_parser(
+        "load",
+        help="load Bundles (transaction, batch, collection) and NDJSON files into the database",
+        description="Load .json/.json.gz Bundles and .ndjson/.ndjson.gz files, or folders of "
+        "them. Exit code 1 if anything failed.",
+    )
+    load.add_argument("paths", nargs="+", metavar="PATH", help="file or folder")
+    load.add_argument("--database", help="sqlite:///path.db (default) or postgresql://...")
+    load.add_argument(
+        "--workers", type=int, help="worker processes (default: cores, at most 4; 1: no pool)"
+    )
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.set_defaults(run=_load)
     args = parser.parse_args(argv)
     return int(args.run(args))
 
