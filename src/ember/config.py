@@ -11,6 +11,9 @@ def _env_bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+VALIDATION_MODES = ("off", "warn", "reject")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///data/ember.db"
@@ -28,6 +31,9 @@ class Settings:
     max_count: int = 1000
     max_bundle_entries: int = 10_000  # batch/transaction entries per request
     strict_handling: bool = False  # unknown search parameters: 400 instead of a warning
+    # invariants and bindings on write: off, warn (checked, never blocking) or reject
+    # (errors refuse the write); structural checks always run and always reject
+    validation: str = "reject"
     log_level: str = "info"
 
     @classmethod
@@ -48,3 +54,8 @@ class Settings:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        if self.validation not in VALIDATION_MODES:
+            modes = " | ".join(VALIDATION_MODES)
+            raise ValueError(f"validation must be one of {modes}, got {self.validation!r}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from ember.fhir.formats import json as fhir_json
 from ember.fhir.model import get_model
 from ember.fhir.patch.errors import PatchError
 from ember.fhir.subset import is_subsetted
-from ember.fhir.validation import validate_resource
+from ember.fhir.validation import check_rules, validate_resource
 from ember.search import criteria as search_criteria
 from ember.search.index import index_rows
 from ember.store.base import (
@@ -40,6 +41,7 @@ from ember.store.base import (
     Writer,
 )
 
+log = logging.getLogger("ember.engine")
 ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
@@ -102,6 +104,13 @@ class Engine:
         issues = validate_resource(resource, self.model, max_depth=self.settings.max_depth)
         if any(i.severity in ("error", "fatal") for i in issues):
             raise FhirError(400, issues)
+        if self.settings.validation != "off":
+            # invariants and bindings; only their errors count: warnings never block
+            errors = [i for i in check_rules(resource, self.model) if i.severity == "error"]
+            if errors and self.settings.validation == "reject":
+                raise FhirError(400, errors)
+            for issue in errors:  # "warn": stored anyway, noted in the log
+                log.warning("%s: %s at %s", type_, issue.diagnostics, issue.expression)
         if is_subsetted(resource):
             raise unprocessable(
                 "The resource carries the SUBSETTED tag: it is an incomplete copy and cannot "

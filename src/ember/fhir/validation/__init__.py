@@ -1,5 +1,6 @@
-"""Validation of FHIR content written to the server."""
+"""Validation of FHIR content: structure on every write; invariants, bindings on demand."""
 
+from ember.fhir.validation.rules import check_rules
 from ember.fhir.validation.structure import validate_resource
 
-__all__ = ["validate_resource"]
+__all__ = ["check_rules", "validate_resource"]

@@ -1,0 +1,103 @@
+"""A small internal expansion of the shipped ValueSets, enough for the base bindings.
+
+A value set expands to a set of (system, code) pairs when that can be worked out from
+what Ember ships: `compose.include` of whole code systems (complete content), of listed
+concepts, and of other value sets; `exclude` of the same. Anything else (filters, code
+systems Ember does not ship, such as SNOMED CT or LOINC) makes the expansion unknown,
+and an unknown expansion never produces an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+from ember.fhir import definitions
+
+Codes = frozenset[tuple[str, str]]
+
+
+class Terminology:
+    """The shipped ValueSets and CodeSystems of one FHIR version, expanded on demand."""
+
+    def __init__(self, version: str) -> None:
+        self._value_sets = {vs["url"]: vs for vs in definitions.load(version, "ValueSet")}
+        self._code_systems = {cs["url"]: cs for cs in definitions.load(version, "CodeSystem")}
+        self._expansions: dict[str, Codes | None] = {}
+        self._system_codes: dict[str, frozenset[str] | None] = {}
+
+    def expansion(self, value_set_url: str) -> Codes | None:
+        """The codes of a value set, or None when Ember cannot tell."""
+        url = value_set_url.split("|", 1)[0]
+        if url in self._expansions:
+            return self._expansions[url]
+        self._expansions[url] = None  # a value set that includes itself stays unknown
+        value_set = self._value_sets.get(url)
+        codes = self._expand(value_set) if value_set is not None else None
+        self._expansions[url] = codes
+        return codes
+
+    def code_system_codes(self, system: str) -> frozenset[str] | None:
+        """Every code of a complete shipped code system, or None when not known."""
+        if system not in self._system_codes:
+            code_system = self._code_systems.get(system)
+            if code_system is None or code_system.get("content") != "complete":
+                self._system_codes[system] = None
+            else:
+                self._system_codes[system] = frozenset(_codes(code_system.get("concept", ())))
+        return self._system_codes[system]
+
+    def _expand(self, value_set: dict[str, Any]) -> Codes | None:
+        compose = value_set.get("compose")
+        if compose is None:
+            return None
+        included: set[tuple[str, str]] = set()
+        for include in compose.get("include", ()):
+            codes = self._part(include)
+            if codes is None:
+                return None
+            included |= codes
+        for exclude in compose.get("exclude", ()):
+            codes = self._part(exclude)
+            if codes is None:
+                return None
+            included -= codes
+        return frozenset(included)
+
+    def _part(self, part: dict[str, Any]) -> Codes | None:
+        """The codes of one include or exclude: the intersection of what it names."""
+        if "filter" in part:
+            return None
+        selections: list[Codes] = []
+        system = part.get("system")
+        if system is not None:
+            if "concept" in part:
+                selections.append(frozenset((system, c["code"]) for c in part["concept"]))
+            else:
+                codes = self.code_system_codes(system)
+                if codes is None:
+                    return None
+                selections.append(frozenset((system, code) for code in codes))
+        for url in part.get("valueSet", ()):
+            codes = self.expansion(url)
+            if codes is None:
+                return None
+            selections.append(codes)
+        if not selections:
+            return None
+        result = selections[0]
+        for codes in selections[1:]:
+            result &= codes
+        return result
+
+
+def _codes(concepts: Iterable[dict[str, Any]]) -> Iterable[str]:
+    for concept in concepts:
+        yield concept["code"]
+        yield from _codes(concept.get("concept", ()))
+
+
+@cache
+def terminology_for(version: str) -> Terminology:
+    return Terminology(version)
