@@ -24,8 +24,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python benchmarks/http_crud.py
-	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

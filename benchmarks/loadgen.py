@@ -43,12 +43,17 @@ class Result:
 
 
 async def _one(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, request: Request
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
+    request: Request,
+    extra_headers: str,
 ) -> tuple[int, bytes]:
     method, path, body = request
     head = (
         f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/fhir+json\r\n"
-        f"Content-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Content-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n"
+        f"{extra_headers}\r\n"
     )
     writer.write(head.encode() + body)
     status_line = await reader.readline()
@@ -73,8 +78,11 @@ async def run(
     total: int,
     concurrency: int,
     on_response: Callable[[int, bytes], None] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Result:
-    """Send `total` requests (the n-th is requests(n)) over `concurrency` connections."""
+    """Send `total` requests (the n-th is requests(n)) over `concurrency` connections,
+    each with the extra `headers`."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     counter = iter(range(total))
@@ -83,8 +91,9 @@ async def run(
         reader, writer = await asyncio.open_connection(host, port)
         try:
             for n in counter:
+                request = requests(n)
                 started = time.perf_counter()
-                status, payload = await _one(reader, writer, f"{host}:{port}", requests(n))
+                status, payload = await _one(reader, writer, f"{host}:{port}", request, extra)
                 latencies.append((time.perf_counter() - started) * 1000)
                 statuses[status] = statuses.get(status, 0) + 1
                 if on_response is not None:

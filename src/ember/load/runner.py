@@ -64,9 +64,11 @@ def load_paths(
         bar.update(result.size)
         elapsed = time.perf_counter() - started
         bar.set_postfix(
-            resources=summary.loaded,
-            res_s=round(summary.loaded / elapsed) if elapsed else 0,
-            failed=len(summary.failures),
+            {
+                "resources": summary.loaded,
+                "res/s": round(summary.loaded / elapsed) if elapsed else 0,
+                "failed": len(summary.failures),
+            },
             refresh=False,
         )
 
