@@ -23,9 +23,14 @@ from ember.store import open_store
 log = logging.getLogger("ember.api")
 
 Handler = Callable[..., Awaitable[Response]]
-# (path shape, {method: handler}); shape items are literals or "{type}", "{id}", "{vid}"
+# (path shape, {method: handler}); shape items are literals or "{type}", "{id}", "{vid}",
+# or "{op}" for an operation name ("$validate"), the only place a "$" segment matches
+_OPERATION = {"GET": handlers.operation, "POST": handlers.operation}
 _ROUTES: list[tuple[tuple[str, ...], dict[str, Handler]]] = [
     (("metadata",), {"GET": handlers.capabilities}),
+    (("{op}",), _OPERATION),
+    (("{type}", "{op}"), _OPERATION),
+    (("{type}", "{id}", "{op}"), _OPERATION),
     (("_history",), {"GET": handlers.system_history}),
     ((), {"POST": handlers.batch_or_transaction}),
     (
@@ -60,7 +65,11 @@ def _match(segments: list[str]) -> tuple[dict[str, Handler], list[str]] | None:
             continue
         args: list[str] = []
         for expected, actual in zip(shape, segments, strict=True):
-            if expected.startswith("{"):
+            if expected == "{op}":
+                if not actual.startswith("$"):
+                    break
+                args.append(actual)
+            elif expected.startswith("{"):
                 if actual.startswith(("_", "$")):
                     break
                 args.append(actual)
@@ -111,7 +120,7 @@ def create_app(settings: Settings) -> Starlette:
                     405,
                     {"Allow": allowed},
                 )
-            if args:
+            if args and not args[0].startswith("$"):
                 state["engine"].check_type(args[0])
             response = await handler(ctx, state["engine"], *args)
             if request.method == "HEAD":

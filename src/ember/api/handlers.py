@@ -27,6 +27,7 @@ from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
 from ember.fhir.patch.fhirpath_patch import apply_fhirpath_patch
 from ember.fhir.patch.json_patch import apply_json_patch
+from ember.operations import Invocation, find
 from ember.search.dates import parse_range
 from ember.store.base import HistoryQuery, StoredVersion
 
@@ -160,6 +161,47 @@ async def conditional_patch(ctx: FhirRequest, engine: Engine, type_: str) -> Res
 
 async def instance_history(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
     return await _history(ctx, engine, f"{type_}/{id_}/_history", type_, id_)
+
+
+# -- operations --------------------------------------------------------------------------
+
+_LEVELS = ("system", "type", "instance")
+# parameters that shape the answer, not the operation's input (http.html#parameters)
+_RESULT_PARAMETERS = frozenset({"_format", "_pretty", "_summary", "_elements"})
+
+
+async def operation(ctx: FhirRequest, engine: Engine, *args: str) -> Response:
+    """`[base]/$op`, `[type]/$op`, `[type]/[id]/$op` (operations.html#invoking)."""
+    *where, name = args
+    level = _LEVELS[len(where)]
+    found = find(name[1:])
+    if found is None or level not in found.levels:
+        at = f" at {level} level" if found is not None else ""
+        raise FhirError.of(404, "not-supported", f"Unknown operation {name}{at}")
+    if ctx.request.method == "GET" and found.affects_state:
+        raise FhirError.of(405, "not-supported", f"{name} changes data: use POST")
+    parameters: dict[str, list[object]] = {}
+    for key, value in ctx.query:
+        if key not in _RESULT_PARAMETERS:
+            parameters.setdefault(key, []).append(value)
+    resource = None
+    headers = ctx.request.headers
+    has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+    if ctx.request.method == "POST" and has_body:
+        _, body = await ctx.body()
+        if isinstance(body, dict) and body.get("resourceType") == "Parameters":
+            for entry in body.get("parameter", ()):
+                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                    parameters.setdefault(entry["name"], []).append(entry)
+        elif isinstance(body, dict):
+            resource = body
+        else:
+            raise bad_request("The body must be a FHIR resource or a Parameters resource")
+    type_ = where[0] if where else None
+    id_ = where[1] if len(where) > 1 else None
+    invocation = Invocation(level, type_, id_, parameters, resource)
+    result = await run_in_threadpool(found.run, engine, invocation)
+    return json_response(ctx, result)
 
 
 # -- type level --------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""Full validation of one resource, as `$validate` does it: structure, then (when the
+structure holds) invariants and bindings, then the profiles it is checked against."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ember.fhir.issues import Issue, Severity, has_errors
+from ember.fhir.model import Model, get_model
+from ember.fhir.validation.rules import check_rules
+from ember.fhir.validation.structure import validate_resource
+
+# A profile's StructureDefinition by canonical URL (`url` or `url|version`), if known
+ProfileLookup = Callable[[str], dict[str, Any] | None]
+
+
+def validate(
+    resource: Any,
+    model: Model | None = None,
+    *,
+    max_depth: int = 64,
+    profiles: Iterable[str] = (),
+    lookup: ProfileLookup | None = None,
+) -> list[Issue]:
+    """Every issue of `resource`: `profiles` are asked for explicitly (unknown ones are
+    errors), `meta.profile` claims are checked when known (unknown ones are warnings)."""
+    model = model or get_model("r4")
+    issues = validate_resource(resource, model, max_depth=max_depth)
+    if has_errors(issues):
+        return issues  # the rules assume the shapes the structure prescribes
+    issues += check_rules(resource, model)
+    claimed = resource.get("meta", {}).get("profile", [])
+    find = lookup or (lambda url: model.structure_definitions.get(url.split("|", 1)[0]))
+    for url in profiles:
+        issues += _profile_issues(resource, url, find(url), "error", "the profile parameter")
+    for index, url in enumerate(claimed):
+        if isinstance(url, str) and url not in profiles:
+            where = f"{resource['resourceType']}.meta.profile[{index}]"
+            issues += _profile_issues(resource, url, find(url), "warning", where)
+    return issues
+
+
+def _profile_issues(
+    resource: dict[str, Any],
+    url: str,
+    definition: dict[str, Any] | None,
+    unknown_severity: Severity,
+    where: str,
+) -> list[Issue]:
+    resource_type = resource["resourceType"]
+    if definition is None:
+        diagnostics = f"Profile '{url}' (from {where}) is not known to this server"
+        return [Issue(unknown_severity, "not-supported", diagnostics, resource_type)]
+    if definition.get("type") != resource_type:
+        diagnostics = (
+            f"Profile '{url}' is for {definition.get('type')} resources, not {resource_type}"
+        )
+        return [Issue("error", "invalid", diagnostics, resource_type)]
+    if definition.get("derivation") == "constraint":
+        diagnostics = f"Profile '{url}' is known, but its constraints are not checked yet"
+        return [Issue("warning", "not-supported", diagnostics, resource_type)]
+    return []  # the base definition of the type: checked above

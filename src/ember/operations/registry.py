@@ -1,0 +1,59 @@
+"""The operations Ember serves (operations.html), by name and level.
+
+An operation is HTTP-free: it gets the engine and an `Invocation` (where it was called,
+its parameters and body), and returns the resource to answer with. The api routes
+`$name` URLs here and renders the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ember.engine.interactions import Engine
+
+Level = Literal["system", "type", "instance"]
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    level: Level
+    type_: str | None
+    id_: str | None
+    # parameter name -> values: from the query string (strings) and a Parameters body
+    # (the parameter entries themselves)
+    parameters: dict[str, list[Any]] = field(default_factory=dict)
+    resource: dict[str, Any] | None = None  # a body that is not a Parameters resource
+
+    def value(self, name: str) -> Any:
+        """The single value of a parameter (`valueX`, `resource` or a query string)."""
+        values = self.parameters.get(name, [])
+        if not values:
+            return None
+        item = values[0]
+        if not isinstance(item, dict):
+            return item
+        if "resource" in item:
+            return item["resource"]
+        return next((v for k, v in item.items() if k.startswith("value")), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    name: str  # without "$"
+    levels: frozenset[Level]
+    affects_state: bool  # False: GET is allowed too (operations.html#invoking)
+    run: Callable[[Engine, Invocation], dict[str, Any]]
+
+
+_OPERATIONS: dict[str, Operation] = {}
+
+
+def register(operation: Operation) -> Operation:
+    _OPERATIONS[operation.name] = operation
+    return operation
+
+
+def find(name: str) -> Operation | None:
+    return _OPERATIONS.get(name)
