@@ -16,7 +16,7 @@ def test_capability_statement(client: TestClient) -> None:
     assert len(resources) == 146
     patient = resources["Patient"]
     assert {i["code"] for i in patient["interaction"]} >= {"read", "vread", "update", "create"}
-    assert {p["name"] for p in patient["searchParam"]} == {"_id", "identifier"}
+    assert {p["name"] for p in patient["searchParam"]} >= {"_id", "identifier", "name", "birthdate"}
     assert "Binary" in resources
 
 

@@ -81,7 +81,7 @@ def test_reopening_keeps_data_and_schema(database_url: str) -> None:
     try:
         with again.reading() as reader:
             assert reader.current("Patient", "d") is not None
-            assert reader.query("SELECT version FROM schema_version") == [(1,)]
+            assert reader.query("SELECT version FROM schema_version") == [(2,)]
     finally:
         again.close()
 

@@ -1,24 +1,40 @@
-"""Search criteria: parsed from query parameters, answered with one SQL statement.
+"""Search criteria: query parameters parsed into what each one asks (search.html).
 
-This is the seed of the search engine (search.html): `_id` and the token
-parameters that `ember.search.index` indexes. Conditional create/update/delete use
-it, so there is one parser for search criteria in the server.
+A parameter name is a path: `name:exact`, `subject:Patient.name` (a chain),
+`_has:Observation:patient:code` (a reverse chain), nested to any depth. Its value is a
+list of alternatives (OR); repeated parameters all hold (AND). Conditional
+create/update/delete use the same parser, so there is one in the server.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Union
 from urllib.parse import parse_qsl
 
 from ember.fhir.issues import Issue
-from ember.search.index import INDEXED_TOKEN_PARAMETERS
-from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameter
+from ember.search.index import indexed
+from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameter, parameters
 from ember.store.base import Reader
 
 # Parameters that shape the answer rather than filter it (search.html#other) and that
-# this engine applies; the others (_sort, _include, ...) are reported as not supported.
+# this engine applies; the others (_include, ...) are reported as not supported.
 APPLIED_CONTROLS = frozenset({"_count", "_format", "_pretty"})
+
+# Modifiers each parameter type applies (search.html#modifiers); a `:Type` modifier on a
+# reference is handled apart.
+MODIFIERS: dict[str, frozenset[str]] = {
+    "string": frozenset({"missing", "exact", "contains"}),
+    "token": frozenset({"missing", "text", "not"}),
+    "reference": frozenset({"missing"}),
+    "date": frozenset({"missing"}),
+    "number": frozenset({"missing"}),
+    "quantity": frozenset({"missing"}),
+    "uri": frozenset({"missing", "above", "below"}),
+}
+# Modifiers the specification defines that this server does not apply yet: a 400 saying so.
+NOT_SUPPORTED_MODIFIERS = frozenset({"in", "not-in", "of-type", "identifier", "above", "below"})
 
 
 class InvalidSearch(ValueError):
@@ -29,13 +45,51 @@ class InvalidSearch(ValueError):
         self.issue = issue
 
 
-def _invalid(message: str, code: str, issue_code: str = "invalid") -> InvalidSearch:
+class UnknownParameter(InvalidSearch):
+    """A parameter the server does not know: ignored with a warning unless strict."""
+
+
+def invalid(message: str, code: str, issue_code: str = "invalid") -> InvalidSearch:
     return InvalidSearch(Issue("error", issue_code, message, code))
 
 
 @dataclass(frozen=True, slots=True)
+class Leaf:
+    """The parameter a value is compared with."""
+
+    param: SearchParameter
+    modifier: str | None
+
+    @property
+    def resource_level(self) -> bool:
+        return self.param.code in RESOURCE_LEVEL
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """Follow a reference parameter to its targets, then test them."""
+
+    param: SearchParameter
+    targets: tuple[str, ...]
+    then: Target
+
+
+@dataclass(frozen=True, slots=True)
+class Reverse:
+    """_has: resources of `source_type` whose `param` points here pass `then`."""
+
+    source_type: str
+    param: SearchParameter
+    then: Target
+
+
+Target = Union[Leaf, Chain, Reverse]  # noqa: UP007 (a runtime alias used in dataclasses)
+
+
+@dataclass(frozen=True, slots=True)
 class Criterion:
-    code: str
+    code: str  # as written, with modifiers and chains
+    target: Target
     values: tuple[str, ...]  # alternatives (comma-separated in the query): OR
 
 
@@ -50,15 +104,15 @@ class Criteria:
         return [(c.code, ",".join(c.values)) for c in self.criteria]
 
 
-def split_values(raw: str) -> tuple[str, ...]:
-    """Split on unescaped commas; `\\,` is a literal comma (search.html#escaping)."""
+def split_values(raw: str, separator: str = ",") -> tuple[str, ...]:
+    """Split on unescaped separators; `\\,` is a literal comma (search.html#escaping)."""
     values: list[str] = []
     current: list[str] = []
     chars = iter(raw)
     for char in chars:
         if char == "\\":
             current.append(char + next(chars, ""))
-        elif char == ",":
+        elif char == separator:
             values.append("".join(current))
             current = []
         else:
@@ -67,35 +121,82 @@ def split_values(raw: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _split_token(value: str) -> tuple[str | None, str | None]:
-    """system|code, |code (no system: ""), system| (any code: None), code (any system)."""
-    index = 0
-    while index < len(value):
-        char = value[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char == "|":
-            return _unescape(value[:index]), _unescape(value[index + 1 :]) or None
-        index += 1
-    return None, _unescape(value)
-
-
-def _unescape(value: str) -> str:
+def unescape(value: str) -> str:
     return value.replace("\\,", ",").replace("\\|", "|").replace("\\$", "$").replace("\\\\", "\\")
+
+
+def known_parameter(resource_type: str, code: str) -> SearchParameter | None:
+    """A parameter this engine can search with on a type."""
+    param = parameter(resource_type, code)
+    if param is None or not (code in RESOURCE_LEVEL or indexed(param)):
+        return None
+    return param
 
 
 def supported_parameters(resource_type: str) -> list[SearchParameter]:
     """The search parameters of a type this engine applies (for the CapabilityStatement)."""
-    found = [parameter(resource_type, code) for code in sorted(RESOURCE_LEVEL)]
-    found += [parameter(resource_type, code) for code in sorted(INDEXED_TOKEN_PARAMETERS)]
+    table = parameters()
+    codes = {*RESOURCE_LEVEL}
+    for scope in ("Resource", "DomainResource", resource_type):
+        codes.update(table.get(scope, {}))
+    found = (known_parameter(resource_type, code) for code in sorted(codes))
     return [p for p in found if p is not None]
 
 
-def _is_supported(resource_type: str, code: str) -> bool:
-    return code in RESOURCE_LEVEL or (
-        code in INDEXED_TOKEN_PARAMETERS and parameter(resource_type, code) is not None
+def _unknown(resource_type: str, code: str) -> UnknownParameter:
+    return UnknownParameter(
+        Issue(
+            "error",
+            "not-supported",
+            f"Search parameter {code!r} is not supported for {resource_type}",
+            code,
+        )
     )
+
+
+def _target(resource_type: str, name: str, written: str) -> Target:
+    """Parse a parameter name (after any chain prefix) on `resource_type`."""
+    if name.startswith("_has:"):
+        parts = name.split(":", 3)
+        if len(parts) != 4 or not all(parts[1:]):
+            raise invalid(f"{written!r}: _has needs _has:Type:parameter:parameter", written)
+        _, source_type, code, rest = parts
+        param = known_parameter(source_type, code)
+        if param is None or param.type != "reference":
+            raise _unknown(source_type, code)
+        return Reverse(source_type, param, _target(source_type, rest, written))
+    head, dot, rest = name.partition(".")
+    code, _, modifier = head.partition(":")
+    param = known_parameter(resource_type, code)
+    if param is None:
+        raise _unknown(resource_type, code)
+    if dot:
+        if param.type != "reference":
+            raise invalid(f"{written!r}: only reference parameters can be chained", written)
+        targets = (modifier,) if modifier else param.targets
+        chained = tuple(t for t in targets if known_parameter(t, rest.split(".")[0].split(":")[0]))
+        if not chained:
+            raise _unknown("/".join(targets) or resource_type, rest)
+        # one parse per target type would differ only in the parameter found; the first
+        # target's stands for all, the SQL restricts by parameter code
+        return Chain(param, chained, _target(chained[0], rest, written))
+    if modifier:
+        _check_modifier(param, modifier, written)
+    return Leaf(param, modifier or None)
+
+
+def _check_modifier(param: SearchParameter, modifier: str, written: str) -> None:
+    if param.type == "reference" and modifier in param.targets:
+        return
+    if modifier in MODIFIERS.get(param.type, ()):
+        return
+    if modifier in NOT_SUPPORTED_MODIFIERS:
+        raise invalid(
+            f"The modifier :{modifier} of {written!r} is not supported yet",
+            written,
+            "not-supported",
+        )
+    raise invalid(f"Unknown modifier :{modifier} for {param.type} parameter {written!r}", written)
 
 
 def parse(
@@ -112,52 +213,22 @@ def parse(
     for code, raw in pairs:
         if code in APPLIED_CONTROLS:
             continue
-        if _is_supported(resource_type, code):
-            if raw == "":
-                raise _invalid(f"Search parameter {code!r} has an empty value", code)
-            criteria.append(Criterion(code, split_values(raw)))
+        try:
+            target = _target(resource_type, code, code)
+        except UnknownParameter as exc:
+            if strict:
+                raise
+            message = f"{exc.issue.diagnostics}; it was ignored"
+            ignored.append(Issue("warning", "not-supported", message, code))
             continue
-        message = f"Search parameter {code!r} is not supported for {resource_type}"
-        if strict:
-            raise _invalid(message, code, "not-supported")
-        ignored.append(Issue("warning", "not-supported", message + "; it was ignored", code))
+        if raw == "":
+            raise invalid(f"Search parameter {code!r} has an empty value", code)
+        criteria.append(Criterion(code, target, split_values(raw)))
     return Criteria(resource_type, tuple(criteria), tuple(ignored))
-
-
-def _sql(criteria: Criteria) -> tuple[str, list[object]]:
-    clauses = ["r.type = ?", "r.deleted = ?"]
-    params: list[object] = [criteria.resource_type, False]
-    for criterion in criteria.criteria:
-        if criterion.code == "_id":
-            clauses.append(f"r.id IN ({', '.join('?' for _ in criterion.values)})")
-            params.extend(_unescape(v) for v in criterion.values)
-            continue
-        alternatives: list[str] = []
-        for value in criterion.values:
-            system, code = _split_token(value)
-            parts = ["t.param = ?"]
-            params.append(criterion.code)
-            if code is not None:
-                parts.append("t.code = ?")
-                params.append(code)
-            if system == "":
-                parts.append("t.system IS NULL")
-            elif system is not None:
-                parts.append("t.system = ?")
-                params.append(system)
-            alternatives.append("(" + " AND ".join(parts) + ")")
-        clauses.append(
-            "EXISTS (SELECT 1 FROM token_index t WHERE t.res_pk = r.pk AND ("
-            + " OR ".join(alternatives)
-            + "))"
-        )
-    return " AND ".join(clauses), params
 
 
 def find_ids(reader: Reader, criteria: Criteria, limit: int) -> list[str]:
     """Ids of live resources matching all criteria, at most `limit`, oldest first."""
-    where, params = _sql(criteria)
-    rows = reader.query(
-        f"SELECT r.id FROM resources r WHERE {where} ORDER BY r.pk LIMIT ?", [*params, limit]
-    )
-    return [row[0] for row in rows]
+    from ember.search.query import find_ids as run  # query builds on this module
+
+    return run(reader, criteria, limit)

@@ -25,8 +25,17 @@ def _zone(text: str | None) -> timezone:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+# Open ends of periods (a Period without start or end) in the same µs scale.
+EARLIEST = -(2**62)
+LATEST = 2**62
+
+
 def _micros(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+    # exact integer arithmetic, also before 1970
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def parse_range(text: str) -> tuple[int, int]:

@@ -1,57 +1,117 @@
 """Index extraction: a resource -> the search index rows written with its version.
 
-Each indexed parameter's FHIRPath expression (from the definitions) is compiled once
-and evaluated over the resource; the values become typed rows.
+Every search parameter of the definitions whose type has an index table is compiled
+once per resource type; its values become typed rows (see `ember.search.values`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from ember.fhir import fhirpath
-from ember.search.parameters import parameter
+from ember.search import values
+from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameters
+from ember.search.text import normalize
 from ember.store.base import IndexRows
 
-# The token parameters indexed so far; the search engine grows this to every
-# parameter of the definitions.
-INDEXED_TOKEN_PARAMETERS = frozenset({"identifier"})
+log = logging.getLogger(__name__)
+
+# The parameter types with an index table; composite and special are not indexed yet.
+INDEXED_TYPES = frozenset({"string", "token", "date", "reference", "number", "quantity", "uri"})
+
+# `X as T` / `X.as(T)` raise on several items; `ofType` keeps the ones of that type,
+# which is what the definitions mean (R5 rewrote them so).
+_AS_OPERATOR = re.compile(r"\s+as\s+([A-Za-z]+)")
+_AS_FUNCTION = re.compile(r"\.as\(")
+
+
+@dataclass(frozen=True, slots=True)
+class Extractor:
+    param: SearchParameter
+    expression: fhirpath.Expression
+    fallback: fhirpath.Expression | None  # with ofType for as, when the first one fails
+
+    def evaluate(self, resource: dict[str, Any]) -> list[Any]:
+        try:
+            return self.expression.evaluate(resource, resolver=_type_only)
+        except fhirpath.FHIRPathError:
+            if self.fallback is None:
+                raise
+            return self.fallback.evaluate(resource, resolver=_type_only)
+
+
+def _type_only(reference: str) -> dict[str, Any] | None:
+    """resolve() at indexing time: enough for `where(resolve() is Patient)`."""
+    match = values.REFERENCE.search(reference)
+    return {"resourceType": match["type"], "id": match["id"]} if match else None
+
+
+def _with_of_type(expression: str) -> str | None:
+    rewritten = _AS_FUNCTION.sub(".ofType(", _AS_OPERATOR.sub(r".ofType(\1)", expression))
+    return rewritten if rewritten != expression else None
+
+
+def _compile(param: SearchParameter) -> Extractor | None:
+    assert param.expression is not None
+    try:
+        expression = fhirpath.compile(param.expression)
+        fallback_text = _with_of_type(param.expression)
+        fallback = fhirpath.compile(fallback_text) if fallback_text else None
+    except fhirpath.FHIRPathError as exc:
+        log.warning("search parameter %s is not indexed: %s", param.url, exc)
+        return None
+    return Extractor(param, expression, fallback)
+
+
+def indexed(param: SearchParameter) -> bool:
+    """Whether the parameter has index rows (resource-level ones live in `resources`)."""
+    return (
+        param.type in INDEXED_TYPES and bool(param.expression) and param.code not in RESOURCE_LEVEL
+    )
 
 
 @cache
-def _extractors(resource_type: str) -> tuple[tuple[str, fhirpath.Expression], ...]:
-    extractors = []
-    for code in sorted(INDEXED_TOKEN_PARAMETERS):
-        param = parameter(resource_type, code)
-        if param is not None and param.type == "token" and param.expression:
-            extractors.append((code, fhirpath.compile(param.expression)))
-    return tuple(extractors)
+def extractors(resource_type: str) -> tuple[Extractor, ...]:
+    table = parameters()
+    found: dict[str, SearchParameter] = {}
+    for scope in ("Resource", "DomainResource", resource_type):
+        found.update(table.get(scope, {}))
+    compiled = (_compile(p) for p in found.values() if indexed(p))
+    return tuple(e for e in compiled if e is not None)
 
 
-def token_values(item: Any) -> Iterator[tuple[str | None, str]]:
-    """(system, code) pairs a value stands for, by its shape (search.html#token)."""
-    if isinstance(item, bool):
-        yield None, "true" if item else "false"
-    elif isinstance(item, str):
-        yield None, item
-    elif isinstance(item, dict):
-        if "coding" in item:  # CodeableConcept
-            for coding in item["coding"]:
-                yield from token_values(coding)
-        elif "code" in item and isinstance(item["code"], str):  # Coding
-            yield item.get("system"), item["code"]
-        elif "value" in item and isinstance(item["value"], str):  # Identifier, ContactPoint
-            yield item.get("system"), item["value"]
+# How the values of each parameter type become rows: (IndexRows field, item -> rows)
+_ROWS: dict[str, tuple[str, Callable[[Any], Iterator[tuple[Any, ...]]]]] = {
+    "string": ("strings", lambda item: ((normalize(s), s) for s in values.strings(item))),
+    "token": ("tokens", values.tokens),
+    "date": ("dates", values.dates),
+    "reference": ("references", values.references),
+    "number": ("numbers", lambda item: ((n,) for n in values.numbers(item))),
+    "quantity": ("quantities", values.quantities),
+    "uri": ("uris", lambda item: ((u,) for u in values.uris(item))),
+}
 
 
 def index_rows(resource: dict[str, Any]) -> IndexRows:
-    tokens: list[tuple[str, str | None, str]] = []
-    for code, expression in _extractors(resource["resourceType"]):
-        seen: set[tuple[str | None, str]] = set()
-        for item in expression.evaluate(resource):
-            for value in token_values(item):
-                if value not in seen:
-                    seen.add(value)
-                    tokens.append((code, value[0], value[1]))
-    return IndexRows(tokens=tokens)
+    rows: dict[str, list[tuple[Any, ...]]] = {field: [] for field, _ in _ROWS.values()}
+    rows["token_texts"] = []
+    for extractor in extractors(resource["resourceType"]):
+        code, kind = extractor.param.code, extractor.param.type
+        field, convert = _ROWS[kind]
+        try:
+            items = extractor.evaluate(resource)
+            found = {(code, *row) for item in items for row in convert(item)}
+        except (fhirpath.FHIRPathError, ValueError, KeyError, TypeError) as exc:
+            # one odd value must not lose the resource: the parameter goes unindexed
+            log.warning("cannot index %s for %s: %s", code, resource["resourceType"], exc)
+            continue
+        rows[field].extend(sorted(found, key=repr))
+        if kind == "token":
+            texts = {(code, normalize(t)) for item in items for t in values.token_texts(item)}
+            rows["token_texts"].extend(sorted(texts))
+    return IndexRows(**rows)

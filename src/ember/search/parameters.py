@@ -15,11 +15,12 @@ class SearchParameter:
     expression: str | None
     url: str
     description: str
+    targets: tuple[str, ...] = ()  # resource types a reference parameter may point to
 
 
 # Parameters every resource type has (search.html#all), answered from the resource
 # table itself rather than from an index.
-RESOURCE_LEVEL = frozenset({"_id"})
+RESOURCE_LEVEL = frozenset({"_id", "_lastUpdated"})
 
 
 @cache
@@ -33,6 +34,7 @@ def parameters(version: str = "r4") -> dict[str, dict[str, SearchParameter]]:
             expression=sp.get("expression"),
             url=sp["url"],
             description=sp.get("description", ""),
+            targets=tuple(sp.get("target", ())),
         )
         for base in sp.get("base", ()):
             by_type.setdefault(base, {})[param.code] = param

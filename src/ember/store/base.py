@@ -57,6 +57,34 @@ class IndexRows:
     """Search index rows of one resource version, written with it."""
 
     tokens: Sequence[tuple[str, str | None, str]] = ()  # (param, system, code)
+    token_texts: Sequence[tuple[str, str]] = ()  # (param, normalised display or text)
+    strings: Sequence[tuple[str, str, str]] = ()  # (param, normalised, exact)
+    dates: Sequence[tuple[str, int, int]] = ()  # (param, low µs, high µs exclusive)
+    # (param, target type, target id, target version, reference or canonical as written)
+    references: Sequence[tuple[str, str | None, str | None, str | None, str]] = ()
+    numbers: Sequence[tuple[str, float]] = ()  # (param, value)
+    # (param, system, code, value, UCUM canonical unit, value in that unit)
+    quantities: Sequence[tuple[str, str | None, str | None, float, str | None, float | None]] = ()
+    uris: Sequence[tuple[str, str]] = ()  # (param, value)
+
+
+# Where each kind of IndexRows goes: field -> (table, columns after res_pk)
+INDEX_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tokens": ("token_index", ("param", "system", "code")),
+    "token_texts": ("token_text_index", ("param", "normalized")),
+    "strings": ("string_index", ("param", "normalized", "exact")),
+    "dates": ("date_index", ("param", "low", "high")),
+    "references": (
+        "reference_index",
+        ("param", "target_type", "target_id", "target_version", "url"),
+    ),
+    "numbers": ("number_index", ("param", "value")),
+    "quantities": (
+        "quantity_index",
+        ("param", "system", "code", "value", "canonical_unit", "canonical_value"),
+    ),
+    "uris": ("uri_index", ("param", "value")),
+}
 
 
 class Reader(ABC):

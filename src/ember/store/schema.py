@@ -7,12 +7,22 @@ same on both backends.
 from __future__ import annotations
 
 _COMMON = {
-    "sqlite": {"pk": "INTEGER PRIMARY KEY", "bigint": "INTEGER", "bool": "INTEGER", "blob": "BLOB"},
+    "sqlite": {
+        "pk": "INTEGER PRIMARY KEY",
+        "bigint": "INTEGER",
+        "bool": "INTEGER",
+        "blob": "BLOB",
+        "double": "REAL",
+        "text": "TEXT",
+    },
     "postgresql": {
         "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
         "bigint": "BIGINT",
         "bool": "BOOLEAN",
         "blob": "BYTEA",
+        "double": "DOUBLE PRECISION",
+        # code-point order, as SQLite compares: sorting and ranges agree on both backends
+        "text": 'TEXT COLLATE "C"',
     },
 }
 
@@ -49,7 +59,54 @@ def _v1(t: dict[str, str]) -> list[str]:
     ]
 
 
+def _index_table(t: dict[str, str], name: str, columns: str, lookup: str) -> list[str]:
+    return [
+        f"CREATE TABLE {name} ("
+        f"res_pk {t['bigint']} NOT NULL REFERENCES resources (pk), param TEXT NOT NULL, "
+        f"{columns})",
+        f"CREATE INDEX {name}_lookup ON {name} (param, {lookup})",
+        f"CREATE INDEX {name}_resource ON {name} (res_pk)",
+    ]
+
+
+def _v2(t: dict[str, str]) -> list[str]:
+    """Typed index tables for every kind of search parameter (search.html)."""
+    text, double, bigint = t["text"], t["double"], t["bigint"]
+    return [
+        "CREATE INDEX resources_type_updated ON resources (type, last_updated)",
+        *_index_table(
+            t, "string_index", f"normalized {text} NOT NULL, exact {text} NOT NULL", "normalized"
+        ),
+        *_index_table(t, "token_text_index", f"normalized {text} NOT NULL", "normalized"),
+        *_index_table(
+            t, "date_index", f"low {bigint} NOT NULL, high {bigint} NOT NULL", "low, high"
+        ),
+        *_index_table(
+            t,
+            "reference_index",
+            f"target_type {text}, target_id {text}, target_version {text}, url {text} NOT NULL",
+            "target_id, target_type",
+        ),
+        *_index_table(t, "number_index", f"value {double} NOT NULL", "value"),
+        *_index_table(
+            t,
+            "quantity_index",
+            f"system {text}, code {text}, value {double} NOT NULL, "
+            f"canonical_unit {text}, canonical_value {double}",
+            "code, value",
+        ),
+        *_index_table(t, "uri_index", f"value {text} NOT NULL", "value"),
+        "CREATE INDEX reference_index_url ON reference_index (param, url)",
+        "CREATE INDEX quantity_index_canonical ON quantity_index "
+        "(param, canonical_unit, canonical_value)",
+    ]
+
+
 def migrations(dialect: str) -> list[list[str]]:
     """Statements of each schema version, oldest first."""
     types = _COMMON[dialect]
-    return [_v1(types)]
+    v2 = _v2(types)
+    if dialect == "postgresql":
+        # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
+        v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
+    return [_v1(types), v2]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ember.store.base import (
+    INDEX_TABLES,
     CurrentState,
     HistoryQuery,
     IndexRows,
@@ -198,17 +199,15 @@ class SQLSession(Writer):
                 "UPDATE resources SET version = ?, last_updated = ?, deleted = ? WHERE pk = ?",
                 (version.version, version.last_updated, deleted, pk),
             )
-            self._execute("DELETE FROM token_index WHERE res_pk = ?", (pk,))
+            for table, _ in INDEX_TABLES.values():
+                self._execute(f"DELETE FROM {table} WHERE res_pk = ?", (pk,))
         seq_row = self._fetchone(
             "INSERT INTO resource_versions (res_pk, version, last_updated, method, content) "
             "VALUES (?, ?, ?, ?, ?) RETURNING seq",
             (pk, version.version, version.last_updated, version.method, version.content),
         )
         if index is not None:
-            self._executemany(
-                "INSERT INTO token_index (res_pk, param, system, code) VALUES (?, ?, ?, ?)",
-                [(pk, param, system, code) for param, system, code in index.tokens],
-            )
+            self._write_index(pk, index)
         return StoredVersion(
             type=version.type,
             id=version.id,
@@ -218,3 +217,13 @@ class SQLSession(Writer):
             content=version.content,
             seq=seq_row[0] if seq_row else 0,
         )
+
+    def _write_index(self, pk: int, index: IndexRows) -> None:
+        for field, (table, columns) in INDEX_TABLES.items():
+            rows = getattr(index, field)
+            if rows:
+                marks = ", ".join("?" for _ in range(len(columns) + 1))
+                self._executemany(
+                    f"INSERT INTO {table} (res_pk, {', '.join(columns)}) VALUES ({marks})",
+                    [(pk, *row) for row in rows],
+                )

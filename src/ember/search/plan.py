@@ -1,0 +1,157 @@
+"""Criteria -> one SQL condition over `resources` (chains and _has as EXISTS subqueries).
+
+The same statement text runs on SQLite and PostgreSQL (`?` placeholders, values always
+as parameters); index tables are joined by `res_pk` and `param`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import count
+
+from ember.search import clauses
+from ember.search.criteria import (
+    Chain,
+    Criteria,
+    Criterion,
+    Leaf,
+    Reverse,
+    Target,
+    invalid,
+    unescape,
+)
+from ember.store.base import INDEX_TABLES
+
+Condition = clauses.Condition
+
+
+def _table(field_name: str) -> str:
+    return INDEX_TABLES[field_name][0]
+
+
+# Index table of each parameter type
+TABLES = {
+    "string": _table("strings"),
+    "token": _table("tokens"),
+    "date": _table("dates"),
+    "reference": _table("references"),
+    "number": _table("numbers"),
+    "quantity": _table("quantities"),
+    "uri": _table("uris"),
+}
+TOKEN_TEXT_TABLE = _table("token_texts")
+
+
+@dataclass
+class Aliases:
+    """Distinct table aliases for nested subqueries."""
+
+    numbers: count = field(default_factory=count)
+
+    def next(self, prefix: str) -> str:
+        return f"{prefix}{next(self.numbers)}"
+
+
+def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]:
+    """value -> condition on the index row `alias` (or the resource row, resource level)."""
+    kind, modifier = leaf.param.type, leaf.modifier
+    if leaf.param.code == "_id":
+        return lambda value: (f"{alias}.id = ?", [unescape(value)])
+    if leaf.param.code == "_lastUpdated":
+        column = f"{alias}.last_updated"
+        return lambda value: clauses.date(column, f"({column} + 1)", code, value)
+    if kind == "string":
+        return lambda value: clauses.string(alias, modifier, value)
+    if kind == "token":
+        return lambda value: (
+            clauses.token_text(alias, value) if modifier == "text" else clauses.token(alias, value)
+        )
+    if kind == "date":
+        return lambda value: clauses.date(f"{alias}.low", f"{alias}.high", code, value)
+    if kind == "number":
+        return lambda value: clauses.number(alias, code, value)
+    if kind == "quantity":
+        return lambda value: clauses.quantity(alias, code, value)
+    if kind == "uri":
+        return lambda value: clauses.uri(alias, modifier, value)
+    assert kind == "reference"
+    return lambda value: clauses.reference(alias, modifier, value)
+
+
+def _any_of(tests: list[Condition]) -> Condition:
+    sql = " OR ".join(t[0] for t in tests)
+    return f"({sql})", [p for t in tests for p in t[1]]
+
+
+Values = tuple[str, ...]
+
+
+def _missing(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+    if values not in (("true",), ("false",)) or leaf.resource_level:
+        raise invalid(f"{code!r} takes true or false", code)
+    alias = aliases.next("m")
+    exists = (
+        f"EXISTS (SELECT 1 FROM {TABLES[leaf.param.type]} {alias} "
+        f"WHERE {alias}.res_pk = {row}.pk AND {alias}.param = ?)"
+    )
+    return ("NOT " if values == ("true",) else "") + exists, [leaf.param.code]
+
+
+def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+    if leaf.modifier == "missing":
+        return _missing(leaf, row, code, values, aliases)
+    negate = "NOT " if leaf.modifier == "not" else ""
+    if leaf.resource_level:
+        test = _value_test(leaf, row, code)
+        sql, params = _any_of([test(v) for v in values])
+        return negate + sql, params
+    alias = aliases.next("i")
+    table = TOKEN_TEXT_TABLE if leaf.modifier == "text" else TABLES[leaf.param.type]
+    test = _value_test(leaf, alias, code)
+    sql, params = _any_of([test(v) for v in values])
+    return (
+        f"{negate}EXISTS (SELECT 1 FROM {table} {alias} "
+        f"WHERE {alias}.res_pk = {row}.pk AND {alias}.param = ? AND {sql})",
+        [leaf.param.code, *params],
+    )
+
+
+def _target(target: Target, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+    if isinstance(target, Leaf):
+        return _leaf(target, row, code, values, aliases)
+    link, other = aliases.next("l"), aliases.next("r")
+    inner, inner_params = _target(target.then, other, code, values, aliases)
+    if isinstance(target, Chain):
+        marks = ", ".join("?" for _ in target.targets)
+        return (
+            f"EXISTS (SELECT 1 FROM reference_index {link} JOIN resources {other} "
+            f"ON {other}.type = {link}.target_type AND {other}.id = {link}.target_id "
+            f"WHERE {link}.res_pk = {row}.pk AND {link}.param = ? "
+            f"AND {other}.type IN ({marks}) AND {other}.deleted = ? AND {inner})",
+            [target.param.code, *target.targets, False, *inner_params],
+        )
+    assert isinstance(target, Reverse)
+    return (
+        f"EXISTS (SELECT 1 FROM reference_index {link} JOIN resources {other} "
+        f"ON {other}.pk = {link}.res_pk "
+        f"WHERE {link}.target_type = {row}.type AND {link}.target_id = {row}.id "
+        f"AND {link}.param = ? AND {other}.type = ? AND {other}.deleted = ? AND {inner})",
+        [target.param.code, target.source_type, False, *inner_params],
+    )
+
+
+def criterion(item: Criterion, row: str, aliases: Aliases) -> Condition:
+    return _target(item.target, row, item.code, item.values, aliases)
+
+
+def where(criteria: Criteria, row: str = "r") -> Condition:
+    """The condition live resources of the type must meet, over resource row `row`."""
+    aliases = Aliases()
+    sql = [f"{row}.type = ?", f"{row}.deleted = ?"]
+    params: list[object] = [criteria.resource_type, False]
+    for item in criteria.criteria:
+        condition, condition_params = criterion(item, row, aliases)
+        sql.append(condition)
+        params.extend(condition_params)
+    return " AND ".join(sql), params

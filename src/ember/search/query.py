@@ -1,0 +1,154 @@
+"""Running a search: matching ids in `_sort` order, one page at a time.
+
+Pages are keyset pages: the cursor holds the sort keys and pk of the last entry, so a
+next link keeps working (no skipped or repeated entries) while data changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+from ember.search.criteria import Criteria, invalid, known_parameter
+from ember.search.dates import EARLIEST, LATEST
+from ember.search.plan import TABLES, where
+from ember.store.base import Reader
+
+# The column a parameter sorts by, and what a resource without a value sorts as
+# (missing values come last in both directions).
+_SORT_COLUMNS = {
+    "string": "normalized",
+    "token": "code",
+    "reference": "url",
+    "number": "value",
+    "quantity": "value",
+    "uri": "value",
+}
+_TEXT_LAST, _TEXT_FIRST = "\U0010ffff", ""
+_NUMBER_LAST, _NUMBER_FIRST = 1e300, -1e300
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    code: str
+    descending: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    ids: list[str]
+    next_cursor: str | None  # None: this is the last page
+
+
+def parse_sort(resource_type: str, raw: str | None) -> tuple[SortKey, ...]:
+    """`_sort=a,-b`: keys in order, `-` for descending (search.html#sort)."""
+    if not raw:
+        return ()
+    keys = []
+    for part in raw.split(","):
+        code = part.removeprefix("-")
+        param = known_parameter(resource_type, code)
+        if param is None or param.type not in (*_SORT_COLUMNS, "date"):
+            raise invalid(
+                f"_sort: {code!r} is not a sortable parameter of {resource_type}", "_sort"
+            )
+        keys.append(SortKey(code, part.startswith("-")))
+    return tuple(keys)
+
+
+def _sort_expression(resource_type: str, key: SortKey) -> tuple[str, list[object]]:
+    if key.code == "_id":
+        return "r.id", []
+    if key.code == "_lastUpdated":
+        return "r.last_updated", []
+    param = known_parameter(resource_type, key.code)
+    assert param is not None
+    if param.type == "date":
+        column, missing = ("high", EARLIEST) if key.descending else ("low", LATEST)
+    else:
+        column = _SORT_COLUMNS[param.type]
+        textual = param.type in ("string", "token", "reference", "uri")
+        if key.descending:
+            missing = _TEXT_FIRST if textual else _NUMBER_FIRST
+        else:
+            missing = _TEXT_LAST if textual else _NUMBER_LAST
+    aggregate = "MAX" if key.descending else "MIN"
+    return (
+        f"COALESCE((SELECT {aggregate}(s.{column}) FROM {TABLES[param.type]} s "
+        "WHERE s.res_pk = r.pk AND s.param = ?), ?)",
+        [key.code, missing],
+    )
+
+
+def encode_cursor(values: list[object]) -> str:
+    """An opaque paging token (clients must not build their own)."""
+    text = json.dumps(values, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str, size: int) -> list[object]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError:
+        values = None
+    if not isinstance(values, list) or len(values) != size:
+        raise invalid("_page is not a paging token of this search", "_page")
+    return values
+
+
+def _after(keys: tuple[SortKey, ...], cursor: list[object]) -> tuple[str, list[object]]:
+    """Rows strictly after the cursor in (k0, k1, ..., pk) order."""
+    columns = [(f"q.k{n}", key.descending) for n, key in enumerate(keys)] + [("q.pk", False)]
+    alternatives: list[str] = []
+    params: list[object] = []
+    for n, (column, descending) in enumerate(columns):
+        equal = [f"{c} = ?" for c, _ in columns[:n]]
+        alternatives.append(
+            "(" + " AND ".join([*equal, f"{column} {'<' if descending else '>'} ?"]) + ")"
+        )
+        params.extend(cursor[: n + 1])
+    return "(" + " OR ".join(alternatives) + ")", params
+
+
+def find_page(
+    reader: Reader,
+    criteria: Criteria,
+    sort: tuple[SortKey, ...],
+    count: int,
+    cursor: str | None,
+) -> Page:
+    condition, params = where(criteria)
+    selected = ["r.pk", "r.id"]
+    sort_params: list[object] = []
+    for n, key in enumerate(sort):
+        expression, expression_params = _sort_expression(criteria.resource_type, key)
+        selected.append(f"{expression} AS k{n}")
+        sort_params.extend(expression_params)
+    order = [f"q.k{n}{' DESC' if key.descending else ''}" for n, key in enumerate(sort)]
+    sql = f"SELECT {', '.join(selected)} FROM resources r WHERE {condition}"
+    outer_where, outer_params = "", []
+    if cursor is not None:
+        outer_where, outer_params = _after(sort, decode_cursor(cursor, len(sort) + 1))
+        outer_where = f" WHERE {outer_where}"
+    rows = reader.query(
+        f"SELECT * FROM ({sql}) q{outer_where} ORDER BY {', '.join([*order, 'q.pk'])} LIMIT ?",
+        [*sort_params, *params, *outer_params, count + 1],
+    )
+    page = rows[:count]
+    next_cursor = None
+    if len(rows) > count and page:
+        last = page[-1]
+        next_cursor = encode_cursor([*last[2:], last[0]])
+    return Page([row[1] for row in page], next_cursor)
+
+
+def count_matches(reader: Reader, criteria: Criteria) -> int:
+    condition, params = where(criteria)
+    rows = reader.query(f"SELECT COUNT(*) FROM resources r WHERE {condition}", params)
+    return int(rows[0][0])
+
+
+def find_ids(reader: Reader, criteria: Criteria, limit: int) -> list[str]:
+    """Ids of live resources matching all criteria, at most `limit`, oldest first."""
+    return find_page(reader, criteria, (), limit, None).ids
