@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode
+
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -247,19 +249,30 @@ async def search(
     ctx: FhirRequest, engine: Engine, type_: str, form: list | None = None
 ) -> Response:
     count = _count(ctx)
-    versions, criteria = await run_in_threadpool(
-        engine.search, type_, ctx.query + (form or []), ctx.strict, count
-    )
-    applied = criteria.as_query() + ([("_count", str(count))] if ctx.param("_count") else [])
+    pairs = ctx.query + (form or [])
+    transform = None if ctx.param("_summary") == "count" else _subset_transform(ctx, engine)
+    result = await run_in_threadpool(engine.search_page, type_, pairs, ctx.strict, count)
+    applied = result.criteria.as_query() + result.controls.as_query()
+    if ctx.param("_count"):
+        applied.append(("_count", str(count)))
+    embed = _embed(ctx)
+    if transform is not None:
+
+        def embed(content: bytes) -> object:
+            return transform(fhir_json.parse(content))
+
     bundle = bundles.searchset_bundle(
         ctx.base_url,
         type_,
         applied,
-        versions,
-        None,
-        list(criteria.ignored),
-        _embed(ctx),
+        result.versions,
+        result.total,
+        list(result.criteria.ignored),
+        embed,
     )
+    if result.next_cursor is not None:
+        query = urlencode([*applied, ("_page", result.next_cursor)])
+        bundle["link"].append({"relation": "next", "url": f"{ctx.base_url}/{type_}?{query}"})
     return json_response(ctx, bundle)
 
 
@@ -267,8 +280,9 @@ async def search_post(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
     content_type = ctx.request.headers.get("content-type", "")
     if not content_type.startswith("application/x-www-form-urlencoded"):
         raise bad_request("POST _search takes an application/x-www-form-urlencoded body")
-    form = await ctx.request.form()
-    return await search(ctx, engine, type_, [(k, str(v)) for k, v in form.multi_items()])
+    # parsed here rather than by Starlette, which would need python-multipart for forms
+    body = (await ctx.request.body()).decode("utf-8", errors="replace")
+    return await search(ctx, engine, type_, parse_qsl(body, keep_blank_values=True))
 
 
 async def type_history(ctx: FhirRequest, engine: Engine, type_: str) -> Response:

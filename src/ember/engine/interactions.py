@@ -29,7 +29,9 @@ from ember.fhir.patch.errors import PatchError
 from ember.fhir.subset import is_subsetted
 from ember.fhir.validation import check_rules, validate_resource
 from ember.search import criteria as search_criteria
+from ember.search.controls import Controls, parse_controls
 from ember.search.index import index_rows
+from ember.search.query import count_matches, find_page
 from ember.store.base import (
     CurrentState,
     HistoryQuery,
@@ -72,6 +74,15 @@ class Prepared:
 
     resource: dict[str, Any]
     index: IndexRows
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    versions: list[StoredVersion]
+    criteria: search_criteria.Criteria
+    controls: Controls
+    next_cursor: str | None  # None: the last page
+    total: int | None  # when asked for
 
 
 class Engine:
@@ -462,12 +473,30 @@ class Engine:
         limit: int,
         reader: Reader | None = None,
     ) -> tuple[list[StoredVersion], search_criteria.Criteria]:
-        """Current versions of the resources that match, and the criteria applied."""
+        """Current versions of the first page of matches, and the criteria applied."""
+        found = self.search_page(type_, query, strict, limit, reader)
+        return found.versions, found.criteria
+
+    def search_page(
+        self,
+        type_: str,
+        query: list[tuple[str, str]],
+        strict: bool,
+        count: int,
+        reader: Reader | None = None,
+    ) -> SearchResult:
+        """One page of matches in `_sort` order, the next page's cursor and the total
+        when asked for (`_total`, `_summary=count`)."""
         self.check_type(type_)
         try:
             found = search_criteria.parse(type_, query, strict=strict)
+            controls = parse_controls(type_, query)
+            with self._reading(reader) as session:
+                total = count_matches(session, found) if controls.wants_total else None
+                if controls.count_only:
+                    return SearchResult([], found, controls, None, total)
+                page = find_page(session, found, controls.sort, count, controls.page)
+                versions = session.current_many(type_, page.ids)
+                return SearchResult(versions, found, controls, page.next_cursor, total)
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
-        with self._reading(reader) as session:
-            ids = search_criteria.find_ids(session, found, limit)
-            return session.current_many(type_, ids), found

@@ -1,0 +1,60 @@
+"""Result parameters that shape a search's answer: _sort, _total, _summary, _elements,
+_page (search.html#return). Filters are in `ember.search.criteria`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ember.search.criteria import invalid
+from ember.search.query import SortKey, parse_sort
+
+TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
+
+
+@dataclass(frozen=True, slots=True)
+class Controls:
+    sort: tuple[SortKey, ...] = ()
+    written_sort: str | None = None
+    total: str | None = None  # none, estimate or accurate
+    summary: str | None = None  # _summary as written; count: the total and no entries
+    elements: str | None = None
+    page: str | None = None  # the cursor of a next link
+
+    @property
+    def count_only(self) -> bool:
+        return self.summary == "count"
+
+    @property
+    def wants_total(self) -> bool:
+        return self.count_only or self.total in ("estimate", "accurate")
+
+    def as_query(self) -> list[tuple[str, str]]:
+        """The applied result parameters, for Bundle links (without the page cursor)."""
+        applied: list[tuple[str, str]] = []
+        if self.written_sort:
+            applied.append(("_sort", self.written_sort))
+        if self.total:
+            applied.append(("_total", self.total))
+        if self.summary:
+            applied.append(("_summary", self.summary))
+        if self.elements:
+            applied.append(("_elements", self.elements))
+        return applied
+
+
+def parse_controls(resource_type: str, pairs: Sequence[tuple[str, str]]) -> Controls:
+    """Read the result parameters this module applies; raises InvalidSearch."""
+    found = dict(pairs)  # a repeated result parameter: the last one counts
+    total = found.get("_total")
+    if total is not None and total not in TOTAL_MODES:
+        raise invalid(f"_total must be none, estimate or accurate, got {total!r}", "_total")
+    written_sort = found.get("_sort") or None
+    return Controls(
+        sort=parse_sort(resource_type, written_sort),
+        written_sort=written_sort,
+        total=total,
+        summary=found.get("_summary") or None,
+        elements=found.get("_elements") or None,
+        page=found.get("_page") or None,
+    )

@@ -1,0 +1,138 @@
+"""Search over HTTP on both backends: paging links, totals, chains, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+
+def _put(client: TestClient, resource: dict[str, Any]) -> None:
+    path = f"/fhir/{resource['resourceType']}/{resource['id']}"
+    assert client.put(path, json=resource).status_code in (200, 201)
+
+
+@pytest.fixture
+def people(client: TestClient) -> TestClient:
+    _put(client, {"resourceType": "Organization", "id": "org", "name": "Acme Hospital"})
+    _put(
+        client,
+        {
+            "resourceType": "Practitioner",
+            "id": "doc",
+            "name": [{"family": "House"}],
+        },
+    )
+    for n, family in enumerate(["Adams", "Baker", "Clark", "Davis", "Evans"]):
+        patient: dict[str, Any] = {
+            "resourceType": "Patient",
+            "id": f"p{n}",
+            "name": [{"family": family}],
+            "birthDate": f"19{70 + n}-01-01",
+            "managingOrganization": {"reference": "Organization/org"},
+        }
+        if n % 2 == 0:
+            patient["generalPractitioner"] = [{"reference": "Practitioner/doc"}]
+        _put(client, patient)
+        _put(
+            client,
+            {
+                "resourceType": "Observation",
+                "id": f"o{n}",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": f"c{n % 2}"}]},
+                "subject": {"reference": f"Patient/p{n}"},
+            },
+        )
+    return client
+
+
+def _ids(bundle: dict[str, Any]) -> list[str]:
+    return [e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+
+
+def test_sorted_pages_follow_next_links(people: TestClient) -> None:
+    url: str | None = "/fhir/Patient?_sort=-birthdate&_count=2"
+    seen: list[str] = []
+    while url is not None:
+        bundle = people.get(url).json()
+        seen += _ids(bundle)
+        links = {link["relation"]: link["url"] for link in bundle["link"]}
+        url = links.get("next")
+        if url is not None:
+            assert url.startswith("http://testserver/fhir/Patient?")
+            # data changing between pages shifts nothing: the cursor is a position
+            _put(
+                people,
+                {"resourceType": "Patient", "id": f"new{len(seen)}", "birthDate": "1960-01-01"},
+            )
+    assert seen[:5] == ["p4", "p3", "p2", "p1", "p0"]
+    assert "_sort=-birthdate" in bundle["link"][0]["url"]
+
+
+def test_totals_and_summary_count(people: TestClient) -> None:
+    counted = people.get("/fhir/Patient?_summary=count").json()
+    assert counted["total"] == 5 and not counted.get("entry")
+    accurate = people.get("/fhir/Patient?family=a,b&_total=accurate&_count=1").json()
+    assert accurate["total"] == 2 and len(_ids(accurate)) == 1
+    assert "total" not in people.get("/fhir/Patient?_total=none").json()
+    assert people.get("/fhir/Patient?_total=some").status_code == 400
+
+
+def test_chains_and_reverse_chains(people: TestClient) -> None:
+    chained = people.get("/fhir/Observation?subject:Patient.family=clark").json()
+    assert _ids(chained) == ["o2"]
+    deep = people.get("/fhir/Observation?patient.general-practitioner.name=house").json()
+    assert _ids(deep) == ["o0", "o2", "o4"]
+    organisation = people.get("/fhir/Observation?patient.organization.name=acme").json()
+    assert len(_ids(organisation)) == 5
+    reverse = people.get("/fhir/Patient?_has:Observation:patient:code=c1").json()
+    assert _ids(reverse) == ["p1", "p3"]
+    nested = people.get(
+        "/fhir/Practitioner?_has:Patient:general-practitioner:_has:Observation:patient:code=c0"
+    ).json()
+    assert _ids(nested) == ["doc"]
+    with_chain = people.get("/fhir/Organization?_has:Patient:organization:family=evans").json()
+    assert _ids(with_chain) == ["org"]
+
+
+def test_unknown_and_invalid_parameters(people: TestClient) -> None:
+    lenient = people.get("/fhir/Patient?family=adams&nonsense=1").json()
+    assert _ids(lenient) == ["p0"]
+    outcome = lenient["entry"][-1]
+    assert outcome["search"]["mode"] == "outcome"
+    assert outcome["resource"]["issue"][0]["expression"] == ["nonsense"]
+    assert lenient["link"][0]["url"] == "http://testserver/fhir/Patient?family=adams"
+    strict = people.get("/fhir/Patient?nonsense=1", headers={"Prefer": "handling=strict"})
+    assert strict.status_code == 400
+    for query, parameter in [
+        ("birthdate=19x0", "birthdate"),
+        ("family:fuzzy=a", "family:fuzzy"),
+        ("_sort=nonsense", "_sort"),
+        ("_page=garbage", "_page"),
+    ]:
+        response = people.get(f"/fhir/Patient?{query}")
+        assert response.status_code == 400, query
+        assert response.json()["issue"][0]["expression"] == [parameter]
+
+
+def test_post_search_and_conditional_create(people: TestClient) -> None:
+    posted = people.post(
+        "/fhir/Patient/_search",
+        data={"birthdate": "ge1973", "_sort": "family"},
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ).json()
+    assert _ids(posted) == ["p3", "p4"]
+    again = people.post(
+        "/fhir/Patient",
+        json={"resourceType": "Patient", "name": [{"family": "Davis"}]},
+        headers={"If-None-Exist": "family:exact=Davis&birthdate=1973"},
+    )
+    assert again.status_code == 200 and again.json()["id"] == "p3"
+
+
+def test_summary_in_search(people: TestClient) -> None:
+    bundle = people.get("/fhir/Patient?_id=p0&_elements=birthDate").json()
+    (entry,) = bundle["entry"]
+    assert "name" not in entry["resource"] and entry["resource"]["birthDate"] == "1970-01-01"
