@@ -1,8 +1,9 @@
 """HL7's validator test cases (R4, base spec only): how often Ember agrees with the
 reference (Java) validator on the verdict (valid or not) and on the number of errors.
 
-Cases of the categories in SKIPPED test what the issue leaves out; every other case
-counts. The test prints the agreement and fails if it falls below what was reached.
+Cases of the categories in SKIPPED test what the issue leaves out, and the few in
+SKIPPED_CASES need what the test data does not hold; every other case counts. The test
+prints the agreement and fails if it falls below what was reached.
 """
 
 from __future__ import annotations
@@ -31,9 +32,16 @@ SKIPPED = {
     "security": "the reference validator's security scan of strings (HTML, scripts)",
     "xver": "cross-version extensions",
 }
+# single cases that need what the manifest's selection missed, by name -> why
+SKIPPED_CASES = {
+    "extension-version-restriction-range-r4": "an extension definition from the test "
+    "suite's own package",
+    "extension-version-restriction-range-ctxt-r4": "the same",
+    "contained-resource-bad-id-ignore": "a reference-validator option that ignores an invalid id",
+}
 PARSERS = {"json": fhir_json.parse, "xml": fhir_xml.parse}
 # the verdicts Ember has reached; raise these as validation improves
-MINIMUM_VERDICTS = 78
+MINIMUM_VERDICTS = 82
 MINIMUM_COUNTS = 59
 
 
@@ -60,8 +68,8 @@ def test_agreement_with_the_reference_validator(capsys: pytest.CaptureFixture[st
     skipped: Counter[str] = Counter()
     disagreements: list[str] = []
     for case in _cases():
-        if case["module"] in SKIPPED:
-            skipped[case["module"]] += 1
+        if case["module"] in SKIPPED or case["name"] in SKIPPED_CASES:
+            skipped[case["module"] if case["module"] in SKIPPED else case["name"]] += 1
             continue
         expected = case["expected_errors"]
         found = _errors(shared_testdata("validator", case["file"]))

@@ -1,5 +1,6 @@
 """Full validation of one resource, as `$validate` does it: structure, then (when the
-structure holds) invariants and bindings, then the profiles it is checked against."""
+structure holds) invariants and bindings, extensions by URL, and the profiles it is
+checked against."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from ember.fhir.issues import Issue, Severity, has_errors
 from ember.fhir.model import Model, get_model
+from ember.fhir.validation.extensions import check_extensions
 from ember.fhir.validation.rules import check_rules
 from ember.fhir.validation.structure import validate_resource
 
@@ -30,8 +32,9 @@ def validate(
     if has_errors(issues):
         return issues  # the rules assume the shapes the structure prescribes
     issues += check_rules(resource, model)
-    claimed = resource.get("meta", {}).get("profile", [])
     find = lookup or (lambda url: model.structure_definitions.get(url.split("|", 1)[0]))
+    issues += check_extensions(resource, model, find)
+    claimed = resource.get("meta", {}).get("profile", [])
     for url in profiles:
         issues += _profile_issues(resource, url, find(url), "error", "the profile parameter")
     for index, url in enumerate(claimed):
