@@ -136,3 +136,25 @@ def test_summary_in_search(people: TestClient) -> None:
     bundle = people.get("/fhir/Patient?_id=p0&_elements=birthDate").json()
     (entry,) = bundle["entry"]
     assert "name" not in entry["resource"] and entry["resource"]["birthDate"] == "1970-01-01"
+
+
+def test_include_and_revinclude(people: TestClient) -> None:
+    bundle = people.get(
+        "/fhir/Observation?_id=o0,o1&_include=Observation:subject:Patient"
+        "&_include:iterate=Patient:general-practitioner"
+    ).json()
+    modes = [(e["resource"]["id"], e["search"]["mode"]) for e in bundle["entry"]]
+    assert modes[:2] == [("o0", "match"), ("o1", "match")]
+    assert sorted(modes[2:]) == [("doc", "include"), ("p0", "include"), ("p1", "include")]
+    assert "_include%3Aiterate=Patient%3Ageneral-practitioner" in bundle["link"][0]["url"]
+    plain = people.get("/fhir/Observation?_id=o0&_include=Observation:subject").json()
+    assert [e["resource"]["id"] for e in plain["entry"]] == ["o0", "p0"]  # no iteration
+    reverse = people.get("/fhir/Patient?_id=p1&_revinclude=Observation:subject").json()
+    assert [(e["resource"]["id"], e["search"]["mode"]) for e in reverse["entry"]] == [
+        ("p1", "match"),
+        ("o1", "include"),
+    ]
+    everything = people.get("/fhir/Patient?_id=p0&_include=*").json()
+    assert {e["resource"]["id"] for e in everything["entry"]} == {"p0", "org", "doc"}
+    bad = people.get("/fhir/Patient?_include=Patient:family")
+    assert bad.status_code == 400 and bad.json()["issue"][0]["expression"] == ["_include"]

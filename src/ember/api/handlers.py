@@ -270,6 +270,17 @@ async def search(
         list(result.criteria.ignored),
         embed,
     )
+    included = [
+        {
+            "fullUrl": f"{ctx.base_url}/{version.type}/{version.id}",
+            "resource": embed(version.content),
+            "search": {"mode": "include"},
+        }
+        for version in result.included
+        if version.content is not None
+    ]
+    # after the matches, before the outcome entry that searchset_bundle puts last
+    bundle["entry"][len(result.versions) : len(result.versions)] = included
     if result.next_cursor is not None:
         query = urlencode([*applied, ("_page", result.next_cursor)])
         bundle["link"].append({"relation": "next", "url": f"{ctx.base_url}/{type_}?{query}"})

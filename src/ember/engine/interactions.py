@@ -30,6 +30,8 @@ from ember.fhir.subset import is_subsetted
 from ember.fhir.validation import check_rules, validate_resource
 from ember.search import criteria as search_criteria
 from ember.search.controls import Controls, parse_controls
+from ember.search.include import find_included
+from ember.search.include import load as load_included
 from ember.search.index import index_rows
 from ember.search.query import count_matches, find_page
 from ember.store.base import (
@@ -83,6 +85,7 @@ class SearchResult:
     controls: Controls
     next_cursor: str | None  # None: the last page
     total: int | None  # when asked for
+    included: list[StoredVersion]  # by _include and _revinclude
 
 
 class Engine:
@@ -494,9 +497,11 @@ class Engine:
             with self._reading(reader) as session:
                 total = count_matches(session, found) if controls.wants_total else None
                 if controls.count_only:
-                    return SearchResult([], found, controls, None, total)
+                    return SearchResult([], found, controls, None, total, [])
                 page = find_page(session, found, controls.sort, count, controls.page)
                 versions = session.current_many(type_, page.ids)
-                return SearchResult(versions, found, controls, page.next_cursor, total)
+                keys = find_included(session, [(type_, i) for i in page.ids], controls.includes)
+                included = load_included(session, keys)
+                return SearchResult(versions, found, controls, page.next_cursor, total, included)
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ember.search.criteria import invalid
+from ember.search.criteria import INCLUDE_NAMES, invalid
+from ember.search.include import Include, parse_include
 from ember.search.query import SortKey, parse_sort
 
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
@@ -20,6 +21,7 @@ class Controls:
     summary: str | None = None  # _summary as written; count: the total and no entries
     elements: str | None = None
     page: str | None = None  # the cursor of a next link
+    includes: tuple[Include, ...] = ()
 
     @property
     def count_only(self) -> bool:
@@ -40,6 +42,7 @@ class Controls:
             applied.append(("_summary", self.summary))
         if self.elements:
             applied.append(("_elements", self.elements))
+        applied += [include.written() for include in self.includes]
         return applied
 
 
@@ -57,4 +60,7 @@ def parse_controls(resource_type: str, pairs: Sequence[tuple[str, str]]) -> Cont
         summary=found.get("_summary") or None,
         elements=found.get("_elements") or None,
         page=found.get("_page") or None,
+        includes=tuple(
+            parse_include(name, value) for name, value in pairs if name in INCLUDE_NAMES
+        ),
     )

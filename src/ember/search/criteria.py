@@ -20,9 +20,21 @@ from ember.store.base import Reader
 
 # Parameters that shape the answer rather than filter it (search.html#other) and that
 # this engine applies; the others (_include, ...) are reported as not supported.
-APPLIED_CONTROLS = frozenset(
-    {"_count", "_format", "_pretty", "_sort", "_total", "_page", "_summary", "_elements"}
+INCLUDE_NAMES = frozenset(
+    f"{name}{modifier}"
+    for name in ("_include", "_revinclude")
+    for modifier in ("", ":iterate", ":recurse")
 )
+APPLIED_CONTROLS = INCLUDE_NAMES | {
+    "_count",
+    "_format",
+    "_pretty",
+    "_sort",
+    "_total",
+    "_page",
+    "_summary",
+    "_elements",
+}
 
 # Modifiers each parameter type applies (search.html#modifiers); a `:Type` modifier on a
 # reference is handled apart.
