@@ -1,6 +1,6 @@
 """Full validation of one resource, as `$validate` does it: structure, then (when the
-structure holds) invariants and bindings, extensions by URL, and the profiles it is
-checked against."""
+structure holds) invariants and bindings, extensions by URL, references and Bundle
+rules, and the profiles it is checked against."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from ember.fhir.issues import Issue, Severity, has_errors
 from ember.fhir.model import Model, get_model
 from ember.fhir.validation.extensions import check_extensions
+from ember.fhir.validation.references import check_references
 from ember.fhir.validation.rules import check_rules
 from ember.fhir.validation.structure import validate_resource
 
@@ -34,6 +35,7 @@ def validate(
     issues += check_rules(resource, model)
     find = lookup or (lambda url: model.structure_definitions.get(url.split("|", 1)[0]))
     issues += check_extensions(resource, model, find)
+    issues += check_references(resource, model)
     claimed = resource.get("meta", {}).get("profile", [])
     for url in profiles:
         issues += _profile_issues(resource, url, find(url), "error", "the profile parameter")
