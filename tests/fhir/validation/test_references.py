@@ -101,3 +101,9 @@ def test_two_entries_with_one_full_url_make_a_reference_ambiguous() -> None:
         "Bundle.entry[0].resource.subject",
         "Multiple matches in the Bundle for the reference 'urn:uuid:1'",
     ) in found
+
+
+def test_search_outcomes_are_operation_outcomes() -> None:
+    entry = {"fullUrl": "urn:uuid:1", "resource": patient(), "search": {"mode": "outcome"}}
+    found = errors({"resourceType": "Bundle", "type": "searchset", "entry": [entry]})
+    assert [where for where, _ in found] == ["Bundle.entry[0].resource"]

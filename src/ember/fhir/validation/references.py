@@ -106,14 +106,22 @@ class _BundleIndex:
             else:
                 self._restful_full_url(full_url, resource, path, issues)
         self.entries.append((full_url if isinstance(full_url, str) else None, resource))
-        mode = (
-            entry.get("search", {}).get("mode") if isinstance(entry.get("search"), dict) else None
-        )
-        is_outcome = mode == "outcome" or resource.get("resourceType") == "OperationOutcome"
-        if self.bundle_type == "searchset" and not is_outcome and "id" not in resource:
-            issues.append(
-                Issue("error", "required", "Search results must have ids", f"{path}.resource")
-            )
+        if self.bundle_type == "searchset":
+            self._search_entry(entry, resource, path, issues)
+
+    def _search_entry(
+        self, entry: dict[str, Any], resource: dict[str, Any], path: str, issues: list[Issue]
+    ) -> None:
+        """Matches and includes have ids; outcomes are OperationOutcomes."""
+        search = entry.get("search")
+        mode = search.get("mode") if isinstance(search, dict) else None
+        is_outcome = resource.get("resourceType") == "OperationOutcome"
+        if mode == "outcome" and not is_outcome:
+            diagnostics = "An entry with search.mode 'outcome' must be an OperationOutcome"
+            issues.append(Issue("error", "invalid", diagnostics, f"{path}.resource"))
+        if not is_outcome and "id" not in resource:
+            diagnostics = "Search results must have ids"
+            issues.append(Issue("error", "required", diagnostics, f"{path}.resource"))
 
     def _restful_full_url(
         self, full_url: str, resource: dict[str, Any], path: str, issues: list[Issue]

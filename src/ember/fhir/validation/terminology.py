@@ -38,6 +38,12 @@ class Terminology:
         self._expansions[url] = codes
         return codes
 
+    def is_value_set(self, url: str) -> bool:
+        return url.split("|", 1)[0] in self._value_sets
+
+    def is_code_system(self, url: str) -> bool:
+        return url.split("|", 1)[0] in self._code_systems
+
     def code_system_codes(self, system: str) -> frozenset[str] | None:
         """Every code of a complete shipped code system, or None when not known."""
         if system not in self._system_codes:

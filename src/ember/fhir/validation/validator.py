@@ -1,6 +1,6 @@
 """Full validation of one resource, as `$validate` does it: structure, then (when the
 structure holds) invariants and bindings, extensions by URL, references and Bundle
-rules, and the profiles it is checked against."""
+rules, datatype rules, and the profiles it is checked against."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Any
 
 from ember.fhir.issues import Issue, Severity, has_errors
 from ember.fhir.model import Model, get_model
+from ember.fhir.validation.datatypes import check_datatypes
 from ember.fhir.validation.extensions import check_extensions
 from ember.fhir.validation.references import check_references
 from ember.fhir.validation.rules import check_rules
 from ember.fhir.validation.structure import validate_resource
+from ember.fhir.validation.terminology import terminology_for
 
 # A profile's StructureDefinition by canonical URL (`url` or `url|version`), if known
 ProfileLookup = Callable[[str], dict[str, Any] | None]
@@ -36,6 +38,7 @@ def validate(
     find = lookup or (lambda url: model.structure_definitions.get(url.split("|", 1)[0]))
     issues += check_extensions(resource, model, find)
     issues += check_references(resource, model)
+    issues += check_datatypes(resource, model, terminology_for(model.version))
     claimed = resource.get("meta", {}).get("profile", [])
     for url in profiles:
         issues += _profile_issues(resource, url, find(url), "error", "the profile parameter")
