@@ -11,6 +11,7 @@ from ember.fhir.issues import Issue, Severity, has_errors
 from ember.fhir.model import Model, get_model
 from ember.fhir.validation.datatypes import check_datatypes
 from ember.fhir.validation.extensions import check_extensions
+from ember.fhir.validation.profiles import check_profile
 from ember.fhir.validation.references import check_references
 from ember.fhir.validation.rules import check_rules
 from ember.fhir.validation.structure import validate_resource
@@ -41,22 +42,23 @@ def validate(
     issues += check_datatypes(resource, model, terminology_for(model.version))
     claimed = resource.get("meta", {}).get("profile", [])
     for url in profiles:
-        issues += _profile_issues(resource, url, find(url), "error", "the profile parameter")
+        issues += _profile_issues(resource, url, find, "error", "the profile parameter")
     for index, url in enumerate(claimed):
         if isinstance(url, str) and url not in profiles:
             where = f"{resource['resourceType']}.meta.profile[{index}]"
-            issues += _profile_issues(resource, url, find(url), "warning", where)
+            issues += _profile_issues(resource, url, find, "warning", where)
     return issues
 
 
 def _profile_issues(
     resource: dict[str, Any],
     url: str,
-    definition: dict[str, Any] | None,
+    find: ProfileLookup,
     unknown_severity: Severity,
     where: str,
 ) -> list[Issue]:
     resource_type = resource["resourceType"]
+    definition = find(url)
     if definition is None:
         diagnostics = f"Profile '{url}' (from {where}) is not known to this server"
         return [Issue(unknown_severity, "not-supported", diagnostics, resource_type)]
@@ -65,7 +67,4 @@ def _profile_issues(
             f"Profile '{url}' is for {definition.get('type')} resources, not {resource_type}"
         )
         return [Issue("error", "invalid", diagnostics, resource_type)]
-    if definition.get("derivation") == "constraint":
-        diagnostics = f"Profile '{url}' is known, but its constraints are not checked yet"
-        return [Issue("warning", "not-supported", diagnostics, resource_type)]
-    return []  # the base definition of the type: checked above
+    return check_profile(resource, url, find)  # nothing more for a base definition

@@ -1,0 +1,194 @@
+"""Profiles (profiling.html): a resource checked against a constraining StructureDefinition.
+
+Each profile in the chain (bodytemp -> vitalsigns) contributes its differential (or its
+snapshot, when it has no differential): every element it names is checked on the JSON,
+per parent instance, for
+
+- cardinality (min/max),
+- fixed[x] (equal) and pattern[x] (the instance contains the pattern),
+- slices (`coding:BodyTempCode`) with value or pattern discriminators: the items that
+  match a slice's discriminating values count towards its cardinality, and the slice's
+  own rules apply to them.
+
+Not checked yet: type and profile discriminators, closed slicing, ordering, element
+types narrowed by the profile, and the profile's own invariants and bindings.
+`mustSupport` is not a rule for instances (profiling.html#mustsupport).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ember.fhir.issues import Issue
+
+Lookup = Callable[[str], dict[str, Any] | None]
+Located = tuple[Any, str]  # a JSON value and its FHIRPath location
+_MAX_CHAIN = 16  # profiles derived from profiles, at most this deep
+
+
+def check_profile(resource: dict[str, Any], url: str, lookup: Lookup) -> list[Issue]:
+    """The issues of `resource` against the profile `url` and the profiles it derives from."""
+    issues: list[Issue] = []
+    definition = lookup(url)
+    for _ in range(_MAX_CHAIN):
+        if definition is None or definition.get("derivation") != "constraint":
+            break
+        elements = (definition.get("differential") or definition.get("snapshot") or {}).get(
+            "element", []
+        )
+        _Profile(definition["url"], elements).check(resource, issues)
+        definition = lookup(definition.get("baseDefinition", ""))
+    return issues
+
+
+def _fixed_or_pattern(element: dict[str, Any]) -> tuple[str, Any] | None:
+    for key, value in element.items():
+        if key.startswith("fixed"):
+            return "fixed", value
+        if key.startswith("pattern"):
+            return "pattern", value
+    return None
+
+
+def _matches(how: str, value: Any, expected: Any) -> bool:
+    return value == expected if how == "fixed" else _contains(value, expected)
+
+
+def _contains(value: Any, pattern: Any) -> bool:
+    """Whether a value matches a pattern: every property and item of the pattern is there."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            _contains(value.get(key), item) for key, item in pattern.items()
+        )
+    if isinstance(pattern, list):
+        values = value if isinstance(value, list) else [value]
+        return all(any(_contains(v, item) for v in values) for item in pattern)
+    return value == pattern
+
+
+def _children(located: Located, name: str) -> list[Located]:
+    """The values of child `name` ("code", "value[x]", "valueQuantity") with locations."""
+    value, path = located
+    if not isinstance(value, dict):
+        return []
+    if name.endswith("[x]"):
+        stem = name[:-3]
+        keys = [k for k in value if k.startswith(stem) and k[len(stem) : len(stem) + 1].isupper()]
+        shown = stem
+    else:
+        keys, shown = ([name] if name in value else []), name
+    found: list[Located] = []
+    for key in keys:
+        child = value[key]
+        if isinstance(child, list):
+            found.extend((item, f"{path}.{shown}[{i}]") for i, item in enumerate(child))
+        else:
+            found.append((child, f"{path}.{shown}"))
+    return found
+
+
+class _Profile:
+    """The elements of one profile, by id, and how to find what each one constrains."""
+
+    def __init__(self, url: str, elements: list[dict[str, Any]]) -> None:
+        self.url = url
+        self.elements = elements
+        self.by_id = {e["id"]: e for e in elements if "id" in e}
+
+    def check(self, resource: dict[str, Any], issues: list[Issue]) -> None:
+        root = resource.get("resourceType", "")
+        for element in self.elements[1:]:
+            steps = element.get("id", "").split(".")[1:]
+            if not steps:
+                continue
+            parents = self._select([(resource, root)], root, steps[:-1])
+            if parents is None:
+                continue  # a discriminator Ember does not evaluate
+            for parent in parents:
+                children = self._select([parent], self._prefix(root, steps[:-1]), steps[-1:])
+                if children is not None:
+                    self._element(element, parent[1], children, issues)
+
+    @staticmethod
+    def _prefix(root: str, steps: list[str]) -> str:
+        return ".".join([root, *steps])
+
+    def _select(self, nodes: list[Located], prefix: str, steps: list[str]) -> list[Located] | None:
+        """Follow element id steps (`coding:BodyTempCode`) from `nodes`; None if a slice
+        cannot be told apart."""
+        for step in steps:
+            name, _, slice_name = step.partition(":")
+            nodes = [child for node in nodes for child in _children(node, name)]
+            base_id = f"{prefix}.{name}"
+            if slice_name:
+                matching = self._slice_matcher(base_id, slice_name)
+                if matching is None:
+                    return None
+                nodes = [node for node in nodes if matching(node[0])]
+            prefix = f"{prefix}.{step}"
+        return nodes
+
+    def _slice_matcher(self, base_id: str, slice_name: str) -> Callable[[Any], bool] | None:
+        slicing = self.by_id.get(base_id, {}).get("slicing")
+        discriminators = slicing.get("discriminator", []) if slicing else []
+        if not discriminators:
+            return None
+        slice_id = f"{base_id}:{slice_name}"
+        tests: list[tuple[list[str], str, Any]] = []
+        for discriminator in discriminators:
+            kind, path = discriminator.get("type"), discriminator.get("path", "$this")
+            if kind not in ("value", "pattern"):
+                return None
+            target = slice_id if path == "$this" else f"{slice_id}.{path}"
+            expected = _fixed_or_pattern(self.by_id.get(target, {}))
+            if expected is None:
+                return None
+            steps = [] if path == "$this" else path.split(".")
+            tests.append((steps, expected[0], expected[1]))
+
+        def matches(value: Any) -> bool:
+            for steps, how, expected in tests:
+                found = self._walk([(value, "")], steps)
+                if not any(_matches(how, v, expected) for v, _ in found):
+                    return False
+            return True
+
+        return matches
+
+    @staticmethod
+    def _walk(nodes: list[Located], steps: list[str]) -> list[Located]:
+        for step in steps:
+            nodes = [child for node in nodes for child in _children(node, step)]
+        return nodes
+
+    def _element(
+        self,
+        element: dict[str, Any],
+        parent_path: str,
+        children: list[Located],
+        issues: list[Issue],
+    ) -> None:
+        shown = element["id"]
+        source = f"(from {self.url})"
+        minimum, maximum = element.get("min"), element.get("max")
+        if isinstance(minimum, int) and len(children) < minimum:
+            what = "a matching slice" if "sliceName" in element else "an element"
+            diagnostics = (
+                f"{shown}: minimum required = {minimum}, but only found {len(children)}; "
+                f"{what} is required {source}"
+            )
+            issues.append(Issue("error", "structure", diagnostics, parent_path))
+        if isinstance(maximum, str) and maximum != "*" and len(children) > int(maximum):
+            diagnostics = (
+                f"{shown}: maximum allowed = {maximum}, but found {len(children)} {source}"
+            )
+            issues.append(Issue("error", "structure", diagnostics, parent_path))
+        expected = _fixed_or_pattern(element)
+        if expected is None:
+            return
+        how, value = expected
+        for child, path in children:
+            if not _matches(how, child, value):
+                diagnostics = f"{shown}: the value does not match the {how} value {source}"
+                issues.append(Issue("error", "value", diagnostics, path))

@@ -1,0 +1,72 @@
+"""Profiles: meta.profile and the profile parameter against shipped StructureDefinitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember.fhir.model import get_model
+from ember.fhir.validation.profiles import check_profile
+from ember.fhir.validation.validator import validate
+
+DIV = '<div xmlns="http://www.w3.org/1999/xhtml"><p>Hi</p></div>'
+BODYTEMP = "http://hl7.org/fhir/StructureDefinition/bodytemp"
+VITAL_SIGNS = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+
+def lookup(url: str) -> dict[str, Any] | None:
+    return get_model("r4").structure_definitions.get(url)
+
+
+def temperature(code: str = "8310-5", **content: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "meta": {"profile": [BODYTEMP]},
+        "text": {"status": "generated", "div": DIV},
+        "status": "final",
+        "category": [{"coding": [{"system": VITAL_SIGNS, "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2020-01-01T10:00:00Z",
+        "valueQuantity": {
+            "value": 37.2,
+            "unit": "C",
+            "system": "http://unitsofmeasure.org",
+            "code": "Cel",
+        },
+        **content,
+    }
+
+
+def located(issues: list[Any]) -> list[tuple[str, str | None]]:
+    return [(i.diagnostics.split(": ")[0], i.expression) for i in issues if i.severity == "error"]
+
+
+def test_a_conforming_resource_has_no_profile_issue() -> None:
+    assert located(check_profile(temperature(), BODYTEMP, lookup)) == []
+    assert located(validate(temperature())) == []
+
+
+def test_a_required_slice_must_be_matched() -> None:
+    found = located(check_profile(temperature(code="12345-6"), BODYTEMP, lookup))
+    assert found == [("Observation.code.coding:BodyTempCode", "Observation.code")]
+
+
+def test_fixed_values_and_cardinality_of_the_base_profile_apply() -> None:
+    wrong_system = temperature()
+    wrong_system["valueQuantity"] = {**wrong_system["valueQuantity"], "system": "urn:x"}
+    found = located(check_profile(wrong_system, BODYTEMP, lookup))
+    assert ("Observation.valueQuantity.system", "Observation.valueQuantity.system") in found
+    no_subject = temperature()
+    del no_subject["subject"]
+    found = located(check_profile(no_subject, BODYTEMP, lookup))
+    assert found == [("Observation.subject", "Observation")]  # from vitalsigns, min 1
+
+
+def test_a_claimed_unknown_profile_warns_and_a_requested_one_fails() -> None:
+    claimed = temperature(meta={"profile": ["http://example.org/unknown"]})
+    issues = validate(claimed)
+    assert [(i.severity, i.code) for i in issues if i.code == "not-supported"] == [
+        ("warning", "not-supported")
+    ]
+    issues = validate(temperature(), profiles=["http://example.org/unknown"])
+    assert ("error", "not-supported") in [(i.severity, i.code) for i in issues]
