@@ -267,7 +267,7 @@ async def search(
         applied,
         result.versions,
         result.total,
-        list(result.criteria.ignored),
+        [*result.criteria.ignored, *result.warnings],
         embed,
     )
     included = [

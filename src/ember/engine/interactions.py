@@ -24,11 +24,13 @@ from ember.engine.errors import (
 from ember.engine.resources import with_server_meta
 from ember.engine.versioning import etag, now_micros, parse_etag
 from ember.fhir.formats import json as fhir_json
+from ember.fhir.issues import Issue
 from ember.fhir.model import get_model
 from ember.fhir.patch.errors import PatchError
 from ember.fhir.subset import is_subsetted
 from ember.fhir.validation import check_rules, validate_resource
 from ember.search import criteria as search_criteria
+from ember.search import reindex
 from ember.search.controls import Controls, parse_controls
 from ember.search.include import find_included
 from ember.search.include import load as load_included
@@ -86,6 +88,7 @@ class SearchResult:
     next_cursor: str | None  # None: the last page
     total: int | None  # when asked for
     included: list[StoredVersion]  # by _include and _revinclude
+    warnings: list[Issue]  # e.g. an index rebuild in progress
 
 
 class Engine:
@@ -95,6 +98,8 @@ class Engine:
         self.store = store
         self.settings = settings
         self.model = get_model(settings.fhir_version)
+        # index rebuilds left unfinished (or due after a schema upgrade) carry on
+        reindex.run_in_background(store)
 
     # -- checks ----------------------------------------------------------------------
 
@@ -496,12 +501,15 @@ class Engine:
             controls = parse_controls(type_, query)
             with self._reading(reader) as session:
                 total = count_matches(session, found) if controls.wants_total else None
+                warnings = reindex.warnings(session, (c.target.param.code for c in found.criteria))
                 if controls.count_only:
-                    return SearchResult([], found, controls, None, total, [])
+                    return SearchResult([], found, controls, None, total, [], warnings)
                 page = find_page(session, found, controls.sort, count, controls.page)
                 versions = session.current_many(type_, page.ids)
                 keys = find_included(session, [(type_, i) for i in page.ids], controls.includes)
                 included = load_included(session, keys)
-                return SearchResult(versions, found, controls, page.next_cursor, total, included)
+                return SearchResult(
+                    versions, found, controls, page.next_cursor, total, included, warnings
+                )
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None

@@ -135,6 +135,19 @@ class Writer(Reader):
         index rows of the resource with `index` (none for a delete). Raises
         StoreConflict if a concurrent writer created the same resource first."""
 
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        """Run a statement written with `?` placeholders (search jobs build these)."""
+
+    @abstractmethod
+    def current_after(self, after_pk: int, limit: int) -> list[tuple[int, bytes]]:
+        """(pk, content) of live resources with pk > after_pk in pk order, locked for
+        this transaction (index rebuilds)."""
+
+    @abstractmethod
+    def replace_index(self, pk: int, index: IndexRows) -> None:
+        """Replace a resource's search index rows."""
+
 
 class Store(ABC):
     dialect: str

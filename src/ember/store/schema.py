@@ -14,6 +14,7 @@ _COMMON = {
         "blob": "BLOB",
         "double": "REAL",
         "text": "TEXT",
+        "false": "0",
     },
     "postgresql": {
         "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
@@ -23,6 +24,7 @@ _COMMON = {
         "double": "DOUBLE PRECISION",
         # code-point order, as SQLite compares: sorting and ranges agree on both backends
         "text": 'TEXT COLLATE "C"',
+        "false": "FALSE",
     },
 }
 
@@ -102,6 +104,24 @@ def _v2(t: dict[str, str]) -> list[str]:
     ]
 
 
+def _v3(t: dict[str, str]) -> list[str]:
+    """Background index rebuilds, resumable after a restart; resources stored before v2
+    have no typed index rows, so a store that has any gets a rebuild of everything."""
+    return [
+        f"""CREATE TABLE search_jobs (
+            pk {t["pk"]},
+            params TEXT,
+            next_pk {t["bigint"]} NOT NULL,
+            done {t["bigint"]} NOT NULL,
+            total {t["bigint"]} NOT NULL,
+            finished {t["bool"]} NOT NULL
+        )""",
+        "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
+        "SELECT NULL, 0, 0, (SELECT COUNT(*) FROM resources), "
+        f"{t['false']} WHERE EXISTS (SELECT 1 FROM resources)",
+    ]
+
+
 def migrations(dialect: str) -> list[list[str]]:
     """Statements of each schema version, oldest first."""
     types = _COMMON[dialect]
@@ -109,4 +129,4 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2]
+    return [_v1(types), v2, _v3(types)]

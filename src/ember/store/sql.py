@@ -199,8 +199,7 @@ class SQLSession(Writer):
                 "UPDATE resources SET version = ?, last_updated = ?, deleted = ? WHERE pk = ?",
                 (version.version, version.last_updated, deleted, pk),
             )
-            for table, _ in INDEX_TABLES.values():
-                self._execute(f"DELETE FROM {table} WHERE res_pk = ?", (pk,))
+            self._delete_index(pk)
         seq_row = self._fetchone(
             "INSERT INTO resource_versions (res_pk, version, last_updated, method, content) "
             "VALUES (?, ?, ?, ?, ?) RETURNING seq",
@@ -217,6 +216,26 @@ class SQLSession(Writer):
             content=version.content,
             seq=seq_row[0] if seq_row else 0,
         )
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        self._execute(sql, params)
+
+    def current_after(self, after_pk: int, limit: int) -> list[tuple[int, bytes]]:
+        rows = self._fetchall(
+            "SELECT r.pk, v.content FROM resources r "
+            "JOIN resource_versions v ON v.res_pk = r.pk AND v.version = r.version "
+            "WHERE r.pk > ? AND r.deleted = ? ORDER BY r.pk LIMIT ?" + self.lock_suffix,
+            (after_pk, False, limit),
+        )
+        return [(row[0], bytes(row[1])) for row in rows]
+
+    def replace_index(self, pk: int, index: IndexRows) -> None:
+        self._delete_index(pk)
+        self._write_index(pk, index)
+
+    def _delete_index(self, pk: int) -> None:
+        for table, _ in INDEX_TABLES.values():
+            self._execute(f"DELETE FROM {table} WHERE res_pk = ?", (pk,))
 
     def _write_index(self, pk: int, index: IndexRows) -> None:
         for field, (table, columns) in INDEX_TABLES.items():
