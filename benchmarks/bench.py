@@ -1,7 +1,7 @@
 """Ember's benchmarks: every scenario on SQLite and on PostgreSQL, in one invocation.
 
     .venv/bin/python benchmarks/bench.py [--synthea-patients N] [--carebundle-patients N]
-        [--seed S] [--requests N] [--concurrency C] [--workers W]
+        [--seed S] [--requests N] [--concurrency C] [--max-seconds T] [--workers W]
         [--backends sqlite,postgresql] [--scenarios load,ingest,read,crud,history,search,count]
 
 Per backend: `load` runs `ember load` (the library, in worker processes) on a fresh
@@ -101,6 +101,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--max-seconds", type=float, default=60, help="time limit of each scenario after ingest"
+    )
     parser.add_argument("--workers", type=int, default=2, help="server and loader processes")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--scenarios", default="load," + ",".join(SCENARIOS))
@@ -139,7 +142,7 @@ def main() -> None:
                 continue
             if "ingest" not in http:
                 http.insert(0, "ingest")  # the other scenarios work on ingested records
-            corpus = Corpus(bundles, resources, args.concurrency)
+            corpus = Corpus(bundles, resources, args.concurrency, args.max_seconds)
             with database(backend, folder) as url, server(url, args.workers) as port:
                 for name, summary in asyncio.run(_http(port, corpus, http, args.requests)).items():
                     results.setdefault(name, {})[backend] = summary

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import socket
 import subprocess
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,12 +58,14 @@ def database(backend: str, folder: str) -> Iterator[str]:
 
 
 @contextmanager
-def server(database_url: str, workers: int) -> Iterator[int]:
-    """`ember serve` on a free port; yields the port once /metadata answers."""
+def server(database_url: str, workers: int, wrapper: Sequence[str] = ()) -> Iterator[int]:
+    """`ember serve` on a free port (run by `wrapper`, a profiler say); yields the port
+    once /metadata answers."""
     port = _free_port()
     env = {**os.environ, "EMBER_LOG_LEVEL": "warning"}
     process = subprocess.Popen(
         [
+            *wrapper,
             str(ROOT / ".venv" / "bin" / "ember"),
             "serve",
             "--port",
@@ -73,6 +76,7 @@ def server(database_url: str, workers: int) -> Iterator[int]:
             str(workers),
         ],
         env=env,
+        start_new_session=True,  # its own process group: the workers can be stopped with it
     )
     try:
         deadline = time.monotonic() + 60
@@ -86,8 +90,12 @@ def server(database_url: str, workers: int) -> Iterator[int]:
                 time.sleep(0.2)
         yield port
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        process.terminate()  # SIGTERM: uvicorn shuts down cleanly, a profiler reports
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # stuck in a request: stop it and its workers
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def write_result(name: str, report: dict[str, Any]) -> Path:

@@ -79,9 +79,11 @@ async def run(
     concurrency: int,
     on_response: Callable[[int, bytes], None] | None = None,
     headers: dict[str, str] | None = None,
+    max_seconds: float = float("inf"),
 ) -> Result:
     """Send `total` requests (the n-th is requests(n)) over `concurrency` connections,
-    each with the extra `headers`."""
+    each with the extra `headers`; after `max_seconds` no new request starts, so a slow
+    scenario reports what it managed instead of holding up the run."""
     extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -91,6 +93,8 @@ async def run(
         reader, writer = await asyncio.open_connection(host, port)
         try:
             for n in counter:
+                if time.perf_counter() > stop_at:
+                    break
                 request = requests(n)
                 started = time.perf_counter()
                 status, payload = await _one(reader, writer, f"{host}:{port}", request, extra)
@@ -102,5 +106,6 @@ async def run(
             writer.close()
 
     started = time.perf_counter()
+    stop_at = started + max_seconds
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Result(name, total, time.perf_counter() - started, latencies, statuses)
+    return Result(name, len(latencies), time.perf_counter() - started, latencies, statuses)

@@ -31,6 +31,7 @@ class Corpus:
     bundles: list[bytes]
     resources: int
     concurrency: int
+    max_seconds: float = float("inf")  # per scenario after ingest, which always completes
     ids: dict[str, list[str]] = field(default_factory=dict)  # by resource type
     codes: list[str] = field(default_factory=list)  # Observation codes, system|code
     families: list[str] = field(default_factory=list)
@@ -86,7 +87,9 @@ async def read(port: int, corpus: Corpus, requests: int) -> Result:
         return "GET", f"/fhir/{type_}/{id_}", b""
 
     await run("warm-up", HOST, port, request, min(1000, requests), corpus.concurrency)
-    return await run("read", HOST, port, request, requests, corpus.concurrency)
+    return await run(
+        "read", HOST, port, request, requests, corpus.concurrency, max_seconds=corpus.max_seconds
+    )
 
 
 def _patient_body(family: str, id_: str | None = None) -> bytes:
@@ -123,7 +126,16 @@ async def crud(port: int, corpus: Corpus, requests: int) -> Result:
         if status == 201:
             live.append(orjson.loads(payload)["id"])
 
-    result = await run("crud", HOST, port, request, requests, corpus.concurrency, remember)
+    result = await run(
+        "crud",
+        HOST,
+        port,
+        request,
+        requests,
+        corpus.concurrency,
+        remember,
+        max_seconds=corpus.max_seconds,
+    )
     corpus.ids["Patient"] = live
     return result
 
@@ -141,7 +153,9 @@ async def history(port: int, corpus: Corpus, requests: int) -> Result:
             return "GET", f"/fhir/{corpus.rng.choice(types)}/_history?_count=20", b""
         return "GET", "/fhir/_history?_count=20", b""
 
-    return await run("history", HOST, port, request, requests, corpus.concurrency)
+    return await run(
+        "history", HOST, port, request, requests, corpus.concurrency, max_seconds=corpus.max_seconds
+    )
 
 
 async def search(port: int, corpus: Corpus, requests: int) -> Result:
@@ -160,7 +174,9 @@ async def search(port: int, corpus: Corpus, requests: int) -> Result:
         ]
         return "GET", "/fhir/" + rng.choice(queries), b""
 
-    return await run("search", HOST, port, request, requests, corpus.concurrency)
+    return await run(
+        "search", HOST, port, request, requests, corpus.concurrency, max_seconds=corpus.max_seconds
+    )
 
 
 async def count(port: int, corpus: Corpus, requests: int) -> Result:
@@ -174,7 +190,9 @@ async def count(port: int, corpus: Corpus, requests: int) -> Result:
         ]
         return "GET", "/fhir/" + rng.choice(queries), b""
 
-    return await run("count", HOST, port, request, requests, corpus.concurrency)
+    return await run(
+        "count", HOST, port, request, requests, corpus.concurrency, max_seconds=corpus.max_seconds
+    )
 
 
 SCENARIOS: dict[str, Scenario] = {
