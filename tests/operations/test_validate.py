@@ -93,3 +93,34 @@ def test_unknown_operations_and_levels_are_404(client: TestClient) -> None:
     assert _issues(client.get("/fhir/$nothing"), 404)
     assert _issues(client.get("/fhir/Nothing/$validate"), 404)
     assert _issues(client.delete("/fhir/Patient/$validate"), 405)
+
+
+def test_a_profile_stored_through_the_api_is_used(client: TestClient) -> None:
+    url = "http://example.org/fhir/StructureDefinition/dated-patient"
+    profile = {
+        "resourceType": "StructureDefinition",
+        "id": "dated-patient",
+        "text": {"status": "generated", "div": DIV},
+        "url": url,
+        "name": "DatedPatient",
+        "status": "draft",
+        "kind": "resource",
+        "abstract": False,
+        "type": "Patient",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "derivation": "constraint",
+        "differential": {
+            "element": [
+                {"id": "Patient", "path": "Patient"},
+                {"id": "Patient.birthDate", "path": "Patient.birthDate", "min": 1},
+            ]
+        },
+    }
+    created = client.put("/fhir/StructureDefinition/dated-patient", json=profile)
+    assert created.status_code == 201, created.text
+    claiming = {**PATIENT, "meta": {"profile": [url]}}
+    assert _issues(client.post("/fhir/Patient/$validate", json=claiming)) == [
+        ("error", "structure", ["Patient"])
+    ]
+    dated = {**claiming, "birthDate": "2000-01-01"}
+    assert _issues(client.post("/fhir/Patient/$validate", json=dated)) == ALL_OK
