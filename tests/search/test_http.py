@@ -158,3 +158,22 @@ def test_include_and_revinclude(people: TestClient) -> None:
     assert {e["resource"]["id"] for e in everything["entry"]} == {"p0", "org", "doc"}
     bad = people.get("/fhir/Patient?_include=Patient:family")
     assert bad.status_code == 400 and bad.json()["issue"][0]["expression"] == ["_include"]
+
+
+def test_reference_identifier_and_explain(people: TestClient) -> None:
+    logical = {
+        "resourceType": "Observation",
+        "id": "logical",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"identifier": {"system": "urn:mrn", "value": "77"}},
+    }
+    _put(people, logical)
+    found = people.get("/fhir/Observation?subject:identifier=urn:mrn|77").json()
+    assert _ids(found) == ["logical"]
+    assert _ids(people.get("/fhir/Observation?subject:identifier=urn:other|77").json()) == []
+    explained = people.get("/fhir/Patient?family=adams&__explain=true").json()
+    (outcome,) = [e for e in explained["entry"] if e["search"]["mode"] == "outcome"]
+    (issue,) = outcome["resource"]["issue"]
+    assert issue["severity"] == "information"
+    assert "string_index" in issue["diagnostics"] and "plan:" in issue["diagnostics"]

@@ -35,7 +35,7 @@ from ember.search.controls import Controls, parse_controls
 from ember.search.include import find_included
 from ember.search.include import load as load_included
 from ember.search.index import index_rows
-from ember.search.query import count_matches, find_page
+from ember.search.query import count_matches, explain, find_page
 from ember.store.base import (
     CurrentState,
     HistoryQuery,
@@ -502,6 +502,11 @@ class Engine:
             with self._reading(reader) as session:
                 total = count_matches(session, found) if controls.wants_total else None
                 warnings = reindex.warnings(session, (c.target.param.code for c in found.criteria))
+                if controls.explain:
+                    plan = explain(
+                        session, self.store.dialect, found, controls.sort, count, controls.page
+                    )
+                    warnings.append(Issue("information", "informational", plan, None))
                 if controls.count_only:
                     return SearchResult([], found, controls, None, total, [], warnings)
                 page = find_page(session, found, controls.sort, count, controls.page)

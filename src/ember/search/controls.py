@@ -22,6 +22,7 @@ class Controls:
     elements: str | None = None
     page: str | None = None  # the cursor of a next link
     includes: tuple[Include, ...] = ()
+    explain: bool = False  # __explain=true: the query plan as an information issue
 
     @property
     def count_only(self) -> bool:
@@ -43,6 +44,8 @@ class Controls:
         if self.elements:
             applied.append(("_elements", self.elements))
         applied += [include.written() for include in self.includes]
+        if self.explain:
+            applied.append(("__explain", "true"))
         return applied
 
 
@@ -60,6 +63,7 @@ def parse_controls(resource_type: str, pairs: Sequence[tuple[str, str]]) -> Cont
         summary=found.get("_summary") or None,
         elements=found.get("_elements") or None,
         page=found.get("_page") or None,
+        explain=found.get("__explain") == "true",
         includes=tuple(
             parse_include(name, value) for name, value in pairs if name in INCLUDE_NAMES
         ),

@@ -34,6 +34,7 @@ APPLIED_CONTROLS = INCLUDE_NAMES | {
     "_page",
     "_summary",
     "_elements",
+    "__explain",
 }
 
 # Modifiers each parameter type applies (search.html#modifiers); a `:Type` modifier on a
@@ -41,14 +42,14 @@ APPLIED_CONTROLS = INCLUDE_NAMES | {
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"missing", "exact", "contains"}),
     "token": frozenset({"missing", "text", "not"}),
-    "reference": frozenset({"missing"}),
+    "reference": frozenset({"missing", "identifier"}),
     "date": frozenset({"missing"}),
     "number": frozenset({"missing"}),
     "quantity": frozenset({"missing"}),
     "uri": frozenset({"missing", "above", "below"}),
 }
 # Modifiers the specification defines that this server does not apply yet: a 400 saying so.
-NOT_SUPPORTED_MODIFIERS = frozenset({"in", "not-in", "of-type", "identifier", "above", "below"})
+NOT_SUPPORTED_MODIFIERS = frozenset({"in", "not-in", "of-type", "above", "below"})
 
 
 class InvalidSearch(ValueError):

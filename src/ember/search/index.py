@@ -114,4 +114,9 @@ def index_rows(resource: dict[str, Any]) -> IndexRows:
         if kind == "token":
             texts = {(code, normalize(t)) for item in items for t in values.token_texts(item)}
             rows["token_texts"].extend(sorted(texts))
+        elif kind == "reference":
+            # logical references, as tokens of `code:identifier`
+            identifier = f"{code}:identifier"
+            found = {(identifier, *t) for item in items for t in values.reference_identifiers(item)}
+            rows["tokens"].extend(sorted(found, key=repr))
     return IndexRows(**rows)

@@ -63,7 +63,7 @@ def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]
         return lambda value: clauses.date(column, f"({column} + 1)", code, value)
     if kind == "string":
         return lambda value: clauses.string(alias, modifier, value)
-    if kind == "token":
+    if kind == "token" or modifier == "identifier":
         return lambda value: (
             clauses.token_text(alias, value) if modifier == "text" else clauses.token(alias, value)
         )
@@ -107,13 +107,17 @@ def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> 
         sql, params = _any_of([test(v) for v in values])
         return negate + sql, params
     alias = aliases.next("i")
-    table = TOKEN_TEXT_TABLE if leaf.modifier == "text" else TABLES[leaf.param.type]
+    table, index_param = TABLES[leaf.param.type], leaf.param.code
+    if leaf.modifier == "text":
+        table = TOKEN_TEXT_TABLE
+    elif leaf.modifier == "identifier":  # see ember.search.index
+        table, index_param = TABLES["token"], f"{index_param}:identifier"
     test = _value_test(leaf, alias, code)
     sql, params = _any_of([test(v) for v in values])
     return (
         f"{negate}EXISTS (SELECT 1 FROM {table} {alias} "
         f"WHERE {alias}.res_pk = {row}.pk AND {alias}.param = ? AND {sql})",
-        [leaf.param.code, *params],
+        [index_param, *params],
     )
 
 

@@ -111,13 +111,13 @@ def _after(keys: tuple[SortKey, ...], cursor: list[object]) -> tuple[str, list[o
     return "(" + " OR ".join(alternatives) + ")", params
 
 
-def find_page(
-    reader: Reader,
+def page_statement(
     criteria: Criteria,
     sort: tuple[SortKey, ...],
     count: int,
     cursor: str | None,
-) -> Page:
+) -> tuple[str, list[object]]:
+    """The one statement a page runs: up to count + 1 rows (pk, id, sort keys...)."""
     condition, params = where(criteria)
     selected = ["r.pk", "r.id"]
     sort_params: list[object] = []
@@ -131,16 +131,45 @@ def find_page(
     if cursor is not None:
         outer_where, outer_params = _after(sort, decode_cursor(cursor, len(sort) + 1))
         outer_where = f" WHERE {outer_where}"
-    rows = reader.query(
+    return (
         f"SELECT * FROM ({sql}) q{outer_where} ORDER BY {', '.join([*order, 'q.pk'])} LIMIT ?",
         [*sort_params, *params, *outer_params, count + 1],
     )
+
+
+def find_page(
+    reader: Reader,
+    criteria: Criteria,
+    sort: tuple[SortKey, ...],
+    count: int,
+    cursor: str | None,
+) -> Page:
+    rows = reader.query(*page_statement(criteria, sort, count, cursor))
     page = rows[:count]
     next_cursor = None
     if len(rows) > count and page:
         last = page[-1]
         next_cursor = encode_cursor([*last[2:], last[0]])
     return Page([row[1] for row in page], next_cursor)
+
+
+# How each dialect shows the plan of a statement
+_EXPLAIN = {"sqlite": "EXPLAIN QUERY PLAN ", "postgresql": "EXPLAIN "}
+
+
+def explain(
+    reader: Reader,
+    dialect: str,
+    criteria: Criteria,
+    sort: tuple[SortKey, ...],
+    count: int,
+    cursor: str | None,
+) -> str:
+    """The statement of a page, its parameters and the database's plan for it."""
+    sql, params = page_statement(criteria, sort, count, cursor)
+    plan = reader.query(_EXPLAIN[dialect] + sql, params)
+    steps = "\n".join(" ".join(str(part) for part in row) for row in plan)
+    return f"{sql}\nparameters: {params!r}\nplan:\n{steps}"
 
 
 def count_matches(reader: Reader, criteria: Criteria) -> int:

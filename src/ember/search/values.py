@@ -155,6 +155,12 @@ def references(item: Any) -> Iterator[tuple[str | None, str | None, str | None, 
         yield None, None, version or None, url
 
 
+def reference_identifiers(item: Any) -> Iterator[tuple[str | None, str]]:
+    """(system, value) of Reference.identifier, which `:identifier` searches."""
+    if isinstance(item, dict) and isinstance(item.get("identifier"), dict):
+        yield from tokens(item["identifier"])
+
+
 def uris(item: Any) -> Iterator[str]:
     if isinstance(item, str):
         yield item
