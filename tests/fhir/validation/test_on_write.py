@@ -59,3 +59,35 @@ def test_the_setting_comes_from_the_environment_and_is_checked() -> None:
     assert Settings().validation == "reject"
     with pytest.raises(ValueError, match="validation must be one of"):
         Settings(validation="strict")
+
+
+def test_a_claimed_shipped_profile_is_enforced_on_write(client: TestClient) -> None:
+    temperature = {
+        "resourceType": "Observation",
+        "meta": {"profile": ["http://hl7.org/fhir/StructureDefinition/bodytemp"]},
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "vital-signs",
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "12345-6"}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2020-01-01",
+        "valueQuantity": {
+            "value": 37,
+            "unit": "C",
+            "system": "http://unitsofmeasure.org",
+            "code": "Cel",
+        },
+    }
+    response = client.post("/fhir/Observation", json=temperature)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["Observation.code"]
+    temperature["code"]["coding"][0]["code"] = "8310-5"
+    assert client.post("/fhir/Observation", json=temperature).status_code == 201

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ember.fhir.model import get_model
+from ember.fhir.validation import check_rules
 from ember.fhir.validation.profiles import check_profile
 from ember.fhir.validation.validator import validate
 
@@ -70,3 +71,17 @@ def test_a_claimed_unknown_profile_warns_and_a_requested_one_fails() -> None:
     ]
     issues = validate(temperature(), profiles=["http://example.org/unknown"])
     assert ("error", "not-supported") in [(i.severity, i.code) for i in issues]
+
+
+def test_claimed_shipped_profiles_are_rules_checked_on_write() -> None:
+    assert located(check_rules(temperature())) == []
+    found = located(check_rules(temperature(code="12345-6")))
+    assert found == [("Observation.code.coding:BodyTempCode", "Observation.code")]
+    unknown = temperature(meta={"profile": ["http://example.org/unknown"]})
+    assert located(check_rules(unknown)) == []
+
+
+def test_a_profile_for_another_type_is_an_error() -> None:
+    patient_profile = "http://hl7.org/fhir/StructureDefinition/familymemberhistory-genetic"
+    issues = validate(temperature(), profiles=[patient_profile])
+    assert [(i.severity, i.code) for i in issues] == [("error", "invalid")]

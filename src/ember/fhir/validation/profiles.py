@@ -31,6 +31,8 @@ def check_profile(resource: dict[str, Any], url: str, lookup: Lookup) -> list[Is
     """The issues of `resource` against the profile `url` and the profiles it derives from."""
     issues: list[Issue] = []
     definition = lookup(url)
+    if definition is None or definition.get("type") != resource.get("resourceType"):
+        return issues  # unknown, or for another type: reported by the validator
     for _ in range(_MAX_CHAIN):
         if definition is None or definition.get("derivation") != "constraint":
             break

@@ -1,7 +1,10 @@
-"""The rule checks beyond structure: invariants and terminology bindings, in one walk.
+"""The rule checks beyond structure that the `validation` setting governs on write:
+invariants and terminology bindings (in one walk), and the claimed profiles
+(`meta.profile`) the server ships.
 
 These run on structurally valid content only (the walk trusts the shapes), on every
-`$validate` and, as the `validation` setting says, on writes.
+`$validate` and, as the setting says, on writes. A claimed profile the server does not
+ship is not an error here: `$validate` reports it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from ember.fhir.issues import Issue
 from ember.fhir.model import Model, get_model
 from ember.fhir.validation.bindings import BindingChecker
 from ember.fhir.validation.invariants import Invariants
+from ember.fhir.validation.profiles import check_profile
 from ember.fhir.validation.terminology import terminology_for
 from ember.fhir.validation.walk import instances
 
@@ -30,7 +34,18 @@ class RuleChecker:
         for instance in instances(resource, self.model):
             self.invariants.check(instance, issues)
             self.bindings.check(instance, issues)
+        meta = resource.get("meta")
+        claimed = meta.get("profile") if isinstance(meta, dict) else None
+        for url in claimed if isinstance(claimed, list) else ():
+            if self.ships(url):
+                issues += check_profile(resource, url, self.shipped)
         return issues
+
+    def ships(self, url: str) -> bool:
+        return self.shipped(url) is not None
+
+    def shipped(self, url: str) -> dict[str, Any] | None:
+        return self.model.structure_definitions.get(url.split("|", 1)[0])
 
 
 @cache
@@ -39,7 +54,7 @@ def rules_for(model: Model) -> RuleChecker:
 
 
 def check_rules(resource: Any, model: Model | None = None) -> list[Issue]:
-    """The invariant and binding issues of a structurally valid resource (parsed JSON)."""
+    """The invariant, binding and shipped-profile issues of a structurally valid resource."""
     if not isinstance(resource, dict):
         return []
     return rules_for(model or get_model("r4")).check(resource)

@@ -13,7 +13,7 @@ from ember.fhir.validation.datatypes import check_datatypes
 from ember.fhir.validation.extensions import check_extensions
 from ember.fhir.validation.profiles import check_profile
 from ember.fhir.validation.references import check_references
-from ember.fhir.validation.rules import check_rules
+from ember.fhir.validation.rules import rules_for
 from ember.fhir.validation.structure import validate_resource
 from ember.fhir.validation.terminology import terminology_for
 
@@ -35,18 +35,20 @@ def validate(
     issues = validate_resource(resource, model, max_depth=max_depth)
     if has_errors(issues):
         return issues  # the rules assume the shapes the structure prescribes
-    issues += check_rules(resource, model)
-    find = lookup or (lambda url: model.structure_definitions.get(url.split("|", 1)[0]))
+    rules = rules_for(model)
+    issues += rules.check(resource)  # with the claimed profiles the server ships
+    find = lookup or rules.shipped
     issues += check_extensions(resource, model, find)
     issues += check_references(resource, model)
     issues += check_datatypes(resource, model, terminology_for(model.version))
     claimed = resource.get("meta", {}).get("profile", [])
     for url in profiles:
-        issues += _profile_issues(resource, url, find, "error", "the profile parameter")
+        checked = url in claimed and rules.ships(url)
+        issues += _profile_issues(resource, url, find, "error", "the profile parameter", checked)
     for index, url in enumerate(claimed):
         if isinstance(url, str) and url not in profiles:
             where = f"{resource['resourceType']}.meta.profile[{index}]"
-            issues += _profile_issues(resource, url, find, "warning", where)
+            issues += _profile_issues(resource, url, find, "warning", where, rules.ships(url))
     return issues
 
 
@@ -56,7 +58,10 @@ def _profile_issues(
     find: ProfileLookup,
     unknown_severity: Severity,
     where: str,
+    checked: bool,
 ) -> list[Issue]:
+    """Whether the profile is known and for this type; its content unless `checked`
+    already (a claimed profile the server ships is checked with the rules)."""
     resource_type = resource["resourceType"]
     definition = find(url)
     if definition is None:
@@ -67,4 +72,4 @@ def _profile_issues(
             f"Profile '{url}' is for {definition.get('type')} resources, not {resource_type}"
         )
         return [Issue("error", "invalid", diagnostics, resource_type)]
-    return check_profile(resource, url, find)  # nothing more for a base definition
+    return [] if checked else check_profile(resource, url, find)
