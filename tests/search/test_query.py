@@ -18,7 +18,13 @@ RESOURCES: list[dict[str, Any]] = [
         "resourceType": "Patient",
         "id": "p1",
         "meta": {"tag": [{"system": "urn:t", "code": "vip"}]},
-        "identifier": [{"system": "urn:mrn", "value": "a,1"}],
+        "identifier": [
+            {
+                "type": {"coding": [{"system": "http://v2", "code": "MR"}]},
+                "system": "urn:mrn",
+                "value": "a,1",
+            }
+        ],
         "name": [{"family": "Müller", "given": ["Anna"]}],
         "gender": "female",
         "birthDate": "1970-03-05",
@@ -100,6 +106,8 @@ def _ids(store: Store, type_: str, query: str) -> list[str]:
         ("Patient", "gender=female,male&family=s", ["p3"]),
         ("Patient", r"identifier=urn:mrn|a\,1", ["p1"]),
         ("Patient", "identifier=|a", []),
+        ("Patient", r"identifier:of-type=http://v2|MR|a\,1", ["p1"]),
+        ("Patient", r"identifier:of-type=http://v2|XX|a\,1", []),
         ("Patient", "_tag=urn:t|vip", ["p1"]),
         ("Patient", "birthdate:missing=true", ["p3"]),
         ("Patient", "birthdate:missing=false", ["p1", "p2"]),
@@ -171,7 +179,7 @@ def test_sort_and_keyset_pages(store: Store) -> None:
         "family:nonsense=x",
         "value-quantity=abc",
         "gender:missing=maybe",
-        "identifier:of-type=a|b|c",
+        "identifier:in=http://vs",
     ],
 )
 def test_invalid_values_name_the_parameter(store: Store, query: str) -> None:

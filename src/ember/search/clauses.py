@@ -160,6 +160,18 @@ def token(alias: str, value: str) -> Condition:
     return "(" + " AND ".join(conditions) + ")", params
 
 
+def of_type(alias: str, code: str, value: str) -> Condition:
+    """type system|type code|identifier value (search.html#token, :of-type)."""
+    parts = [unescape(p) for p in split_values(value, "|")]
+    if len(parts) != 3 or not all(parts[1:]):
+        raise invalid(f"{value!r} of {code!r} is not system|code|value", code)
+    system, type_code, identifier = parts
+    test = f"{alias}.code = ? AND " + (
+        f"{alias}.system = ?" if system else f"{alias}.system IS NULL"
+    )
+    return f"({test})", [f"{type_code}|{identifier}", *([system] if system else [])]
+
+
 def token_text(alias: str, value: str) -> Condition:
     return starts_with(f"{alias}.normalized", normalize(unescape(value)))
 

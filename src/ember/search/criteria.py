@@ -41,7 +41,7 @@ APPLIED_CONTROLS = INCLUDE_NAMES | {
 # reference is handled apart.
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"missing", "exact", "contains"}),
-    "token": frozenset({"missing", "text", "not"}),
+    "token": frozenset({"missing", "text", "not", "of-type"}),
     "reference": frozenset({"missing", "identifier"}),
     "date": frozenset({"missing"}),
     "number": frozenset({"missing"}),
@@ -49,7 +49,7 @@ MODIFIERS: dict[str, frozenset[str]] = {
     "uri": frozenset({"missing", "above", "below"}),
 }
 # Modifiers the specification defines that this server does not apply yet: a 400 saying so.
-NOT_SUPPORTED_MODIFIERS = frozenset({"in", "not-in", "of-type", "above", "below"})
+NOT_SUPPORTED_MODIFIERS = frozenset({"in", "not-in", "above", "below"})
 
 
 class InvalidSearch(ValueError):

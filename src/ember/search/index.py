@@ -97,6 +97,13 @@ _ROWS: dict[str, tuple[str, Callable[[Any], Iterator[tuple[Any, ...]]]]] = {
 }
 
 
+# parameter type -> (modifier, item -> (system, code) tokens the modifier searches)
+_DERIVED_TOKENS: dict[str, tuple[str, Callable[[Any], Iterator[tuple[str | None, str]]]]] = {
+    "token": ("of-type", values.identifier_types),
+    "reference": ("identifier", values.reference_identifiers),
+}
+
+
 def index_rows(resource: dict[str, Any]) -> IndexRows:
     rows: dict[str, list[tuple[Any, ...]]] = {field: [] for field, _ in _ROWS.values()}
     rows["token_texts"] = []
@@ -114,9 +121,11 @@ def index_rows(resource: dict[str, Any]) -> IndexRows:
         if kind == "token":
             texts = {(code, normalize(t)) for item in items for t in values.token_texts(item)}
             rows["token_texts"].extend(sorted(texts))
-        elif kind == "reference":
-            # logical references, as tokens of `code:identifier`
-            identifier = f"{code}:identifier"
-            found = {(identifier, *t) for item in items for t in values.reference_identifiers(item)}
+        # tokens that modifiers search, under `code:modifier` (see ember.search.plan)
+        derived = _DERIVED_TOKENS.get(kind)
+        if derived is not None:
+            modifier, convert_item = derived
+            name = f"{code}:{modifier}"
+            found = {(name, *token) for item in items for token in convert_item(item)}
             rows["tokens"].extend(sorted(found, key=repr))
     return IndexRows(**rows)

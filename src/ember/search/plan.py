@@ -63,6 +63,8 @@ def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]
         return lambda value: clauses.date(column, f"({column} + 1)", code, value)
     if kind == "string":
         return lambda value: clauses.string(alias, modifier, value)
+    if modifier == "of-type":
+        return lambda value: clauses.of_type(alias, code, value)
     if kind == "token" or modifier == "identifier":
         return lambda value: (
             clauses.token_text(alias, value) if modifier == "text" else clauses.token(alias, value)
@@ -110,8 +112,8 @@ def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> 
     table, index_param = TABLES[leaf.param.type], leaf.param.code
     if leaf.modifier == "text":
         table = TOKEN_TEXT_TABLE
-    elif leaf.modifier == "identifier":  # see ember.search.index
-        table, index_param = TABLES["token"], f"{index_param}:identifier"
+    elif leaf.modifier in ("identifier", "of-type"):  # tokens of `code:modifier`, see index
+        table, index_param = TABLES["token"], f"{index_param}:{leaf.modifier}"
     test = _value_test(leaf, alias, code)
     sql, params = _any_of([test(v) for v in values])
     return (

@@ -155,6 +155,14 @@ def references(item: Any) -> Iterator[tuple[str | None, str | None, str | None, 
         yield None, None, version or None, url
 
 
+def identifier_types(item: Any) -> Iterator[tuple[str | None, str]]:
+    """(type system, "type code|value") of an Identifier, which `:of-type` searches."""
+    if isinstance(item, dict) and isinstance(item.get("value"), str):
+        for coding in (item.get("type") or {}).get("coding", ()):
+            if isinstance(coding.get("code"), str):
+                yield coding.get("system"), f"{coding['code']}|{item['value']}"
+
+
 def reference_identifiers(item: Any) -> Iterator[tuple[str | None, str]]:
     """(system, value) of Reference.identifier, which `:identifier` searches."""
     if isinstance(item, dict) and isinstance(item.get("identifier"), dict):
