@@ -90,7 +90,9 @@ def server(database_url: str, workers: int, wrapper: Sequence[str] = ()) -> Iter
                 time.sleep(0.2)
         yield port
     finally:
-        process.terminate()  # SIGTERM: uvicorn shuts down cleanly, a profiler reports
+        # SIGINT: uvicorn shuts down cleanly and the process ends normally, so a profiler
+        # reports (after SIGTERM, uvicorn re-raises the signal and the process just dies).
+        process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:  # stuck in a request: stop it and its workers

@@ -1,12 +1,14 @@
-"""Where the time goes: pyinstrument over the read path or over `ember load`.
+"""Where the time goes: a profile of the read path or of `ember load`.
 
-    .venv/bin/python benchmarks/profiling.py read [--backend B] [--requests N]
+    .venv/bin/python benchmarks/profiling.py read [--backend B] [--requests N] [--py-spy]
     .venv/bin/python benchmarks/profiling.py load [--backend B]
 
 Data: the synthea and carebundle sets of data.py (small by default). `read` loads them
 with `ember load`, then runs the read scenario against `ember serve` (one worker) under
-pyinstrument; `load` profiles `ember load` itself in one process. The text profile is
-written under benchmarks/results/ and its path printed.
+pyinstrument (the event loop's thread only), or under py-spy (every thread, native code
+included: collapsed stacks for a flame graph, and the functions with the most samples
+of their own printed); `load` profiles `ember load` in one process with pyinstrument.
+The profile is written under benchmarks/results/ and its path printed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -33,6 +36,17 @@ def _output(what: str, backend: str) -> Path:
     folder = ROOT / "benchmarks" / "results"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"profile-{what}-{backend}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+
+
+def _own_time(collapsed: Path, top: int = 25) -> str:
+    """The functions whose own samples (innermost frame) are most numerous."""
+    own: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        own[stack.rpartition(";")[2]] += int(samples)
+        total += int(samples)
+    return "\n".join(f"{100 * n / total:5.1f} %  {frame}" for frame, n in own.most_common(top))
 
 
 def _ids(url: str) -> dict[str, list[str]]:
@@ -56,12 +70,13 @@ def main() -> None:
     parser.add_argument("--carebundle-patients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=10000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--py-spy", action="store_true", help="py-spy instead of pyinstrument")
     args = parser.parse_args()
     folders = [
         str(dataset("synthea", args.synthea_patients, 42).folder),
         str(dataset("carebundle", args.carebundle_patients, 42).folder),
     ]
-    out = _output(args.what, args.backend)
+    out = _output(args.what + ("-py-spy" if args.py_spy else ""), args.backend)
     with tempfile.TemporaryDirectory() as folder, database(args.backend, folder) as url:
         settings = Settings(database_url=url)
         if args.what == "load":
@@ -74,10 +89,20 @@ def main() -> None:
         else:
             load_paths(folders, settings, workers=2, progress=False)
             corpus = Corpus([], 0, args.concurrency, ids=_ids(url))
-            wrapper = [str(ROOT / ".venv" / "bin" / "pyinstrument"), "-r", "text", "-o", str(out)]
+            tools = ROOT / ".venv" / "bin"
+            wrapper = (
+                [
+                    *(str(tools / "py-spy"), "record", "--threads", "-r", "100"),
+                    *("-f", "raw", "-o", str(out), "--"),
+                ]
+                if args.py_spy
+                else [str(tools / "pyinstrument"), "-r", "text", "-o", str(out)]
+            )
             with server(url, 1, wrapper) as port:
                 result = asyncio.run(read(port, corpus, args.requests))
             print_row(args.backend, result.summary())
+            if args.py_spy:
+                print(_own_time(out))
     print(f"profile written to {out}")
 
 
