@@ -39,9 +39,35 @@ def check_profile(resource: dict[str, Any], url: str, lookup: Lookup) -> list[Is
         elements = (definition.get("differential") or definition.get("snapshot") or {}).get(
             "element", []
         )
-        _Profile(definition["url"], elements).check(resource, issues)
+        _profile(definition, elements).check(resource, issues)
         definition = lookup(definition.get("baseDefinition", ""))
     return issues
+
+
+# Worked-out profiles by id() of their definition, which they keep alive so that the id
+# stays theirs; shipped definitions live as long as the model, stored ones are few
+_PROFILES: dict[int, tuple[dict[str, Any], _Profile]] = {}
+_MAX_PROFILES = 256
+
+
+def _profile(definition: dict[str, Any], elements: list[dict[str, Any]]) -> _Profile:
+    cached = _PROFILES.get(id(definition))
+    if cached is not None and cached[0] is definition:
+        return cached[1]
+    if len(_PROFILES) >= _MAX_PROFILES:
+        _PROFILES.clear()
+    profile = _Profile(definition["url"], elements)
+    _PROFILES[id(definition)] = (definition, profile)
+    return profile
+
+
+def _has_rule(element: dict[str, Any]) -> bool:
+    """Whether an element says anything an instance can break."""
+    return (
+        element.get("min", 0) > 0
+        or element.get("max", "*") != "*"
+        or _fixed_or_pattern(element) is not None
+    )
 
 
 def _fixed_or_pattern(element: dict[str, Any]) -> tuple[str, Any] | None:
@@ -95,16 +121,20 @@ class _Profile:
 
     def __init__(self, url: str, elements: list[dict[str, Any]]) -> None:
         self.url = url
-        self.elements = elements
         self.by_id = {e["id"]: e for e in elements if "id" in e}
+        self.ruled = [e for e in elements[1:] if "id" in e and _has_rule(e)]
 
     def check(self, resource: dict[str, Any], issues: list[Issue]) -> None:
         root = resource.get("resourceType", "")
-        for element in self.elements[1:]:
-            steps = element.get("id", "").split(".")[1:]
+        selected: dict[str, list[Located] | None] = {}  # parents by id prefix, this run
+        for element in self.ruled:
+            steps = element["id"].split(".")[1:]
             if not steps:
                 continue
-            parents = self._select([(resource, root)], root, steps[:-1])
+            key = ".".join(steps[:-1])
+            if key not in selected:
+                selected[key] = self._select([(resource, root)], root, steps[:-1])
+            parents = selected[key]
             if parents is None:
                 continue  # a discriminator Ember does not evaluate
             for parent in parents:
