@@ -177,3 +177,15 @@ def test_reference_identifier_and_explain(people: TestClient) -> None:
     (issue,) = outcome["resource"]["issue"]
     assert issue["severity"] == "information"
     assert "string_index" in issue["diagnostics"] and "plan:" in issue["diagnostics"]
+
+
+def test_previous_links(people: TestClient) -> None:
+    first = people.get("/fhir/Patient?_sort=family&_count=2").json()
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    assert "previous" not in links
+    second = people.get(links["next"]).json()
+    assert _ids(second) == ["p2", "p3"]
+    back = {link["relation"]: link["url"] for link in second["link"]}["previous"]
+    again = people.get(back).json()
+    assert _ids(again) == ["p0", "p1"]
+    assert "previous" not in {link["relation"] for link in again["link"]}

@@ -167,6 +167,15 @@ def test_sort_and_keyset_pages(store: Store) -> None:
                     break
                 cursor = page.next_cursor
         assert seen == expected, raw
+        # from the last page back to the first, by previous cursors
+        back: list[str] = []
+        previous: str | None = cursor
+        with store.reading() as reader:
+            while previous is not None:
+                page = find_page(reader, criteria, sort, 1, previous)
+                back = page.ids + back
+                previous = page.previous_cursor
+        assert back == expected, raw
     with store.reading() as reader:
         assert count_matches(reader, criteria) == 3
 

@@ -281,9 +281,10 @@ async def search(
     ]
     # after the matches, before the outcome entry that searchset_bundle puts last
     bundle["entry"][len(result.versions) : len(result.versions)] = included
-    if result.next_cursor is not None:
-        query = urlencode([*applied, ("_page", result.next_cursor)])
-        bundle["link"].append({"relation": "next", "url": f"{ctx.base_url}/{type_}?{query}"})
+    for relation, cursor in (("next", result.next_cursor), ("previous", result.previous_cursor)):
+        if cursor is not None:
+            query = urlencode([*applied, ("_page", cursor)])
+            bundle["link"].append({"relation": relation, "url": f"{ctx.base_url}/{type_}?{query}"})
     return json_response(ctx, bundle)
 
 

@@ -86,6 +86,7 @@ class SearchResult:
     criteria: search_criteria.Criteria
     controls: Controls
     next_cursor: str | None  # None: the last page
+    previous_cursor: str | None  # None: the first page
     total: int | None  # when asked for
     included: list[StoredVersion]  # by _include and _revinclude
     warnings: list[Issue]  # e.g. an index rebuild in progress
@@ -508,13 +509,20 @@ class Engine:
                     )
                     warnings.append(Issue("information", "informational", plan, None))
                 if controls.count_only:
-                    return SearchResult([], found, controls, None, total, [], warnings)
+                    return SearchResult([], found, controls, None, None, total, [], warnings)
                 page = find_page(session, found, controls.sort, count, controls.page)
                 versions = session.current_many(type_, page.ids)
                 keys = find_included(session, [(type_, i) for i in page.ids], controls.includes)
                 included = load_included(session, keys)
                 return SearchResult(
-                    versions, found, controls, page.next_cursor, total, included, warnings
+                    versions,
+                    found,
+                    controls,
+                    page.next_cursor,
+                    page.previous_cursor,
+                    total,
+                    included,
+                    warnings,
                 )
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None

@@ -39,6 +39,7 @@ class SortKey:
 class Page:
     ids: list[str]
     next_cursor: str | None  # None: this is the last page
+    previous_cursor: str | None = None  # None: this is the first page
 
 
 def parse_sort(resource_type: str, raw: str | None) -> tuple[SortKey, ...]:
@@ -87,19 +88,25 @@ def encode_cursor(values: list[object]) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_cursor(token: str, size: int) -> list[object]:
+def decode_cursor(token: str, size: int) -> tuple[bool, list[object]]:
+    """(backwards, sort keys and pk of the row the page starts after or ends before)."""
     try:
         values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except ValueError:
         values = None
-    if not isinstance(values, list) or len(values) != size:
+    if not isinstance(values, list) or len(values) != size + 1 or values[0] not in ("n", "p"):
         raise invalid("_page is not a paging token of this search", "_page")
-    return values
+    return values[0] == "p", values[1:]
 
 
-def _after(keys: tuple[SortKey, ...], cursor: list[object]) -> tuple[str, list[object]]:
-    """Rows strictly after the cursor in (k0, k1, ..., pk) order."""
+def _columns(keys: tuple[SortKey, ...], backwards: bool) -> list[tuple[str, bool]]:
+    """(column, descending) in the order a page reads rows."""
     columns = [(f"q.k{n}", key.descending) for n, key in enumerate(keys)] + [("q.pk", False)]
+    return [(column, descending != backwards) for column, descending in columns]
+
+
+def _after(columns: list[tuple[str, bool]], cursor: list[object]) -> tuple[str, list[object]]:
+    """Rows strictly after the cursor in the order of `columns`."""
     alternatives: list[str] = []
     params: list[object] = []
     for n, (column, descending) in enumerate(columns):
@@ -125,14 +132,16 @@ def page_statement(
         expression, expression_params = _sort_expression(criteria.resource_type, key)
         selected.append(f"{expression} AS k{n}")
         sort_params.extend(expression_params)
-    order = [f"q.k{n}{' DESC' if key.descending else ''}" for n, key in enumerate(sort)]
+    backwards, position = decode_cursor(cursor, len(sort) + 1) if cursor else (False, [])
+    columns = _columns(sort, backwards)
+    order = ", ".join(f"{column}{' DESC' if descending else ''}" for column, descending in columns)
     sql = f"SELECT {', '.join(selected)} FROM resources r WHERE {condition}"
     outer_where, outer_params = "", []
     if cursor is not None:
-        outer_where, outer_params = _after(sort, decode_cursor(cursor, len(sort) + 1))
+        outer_where, outer_params = _after(columns, position)
         outer_where = f" WHERE {outer_where}"
     return (
-        f"SELECT * FROM ({sql}) q{outer_where} ORDER BY {', '.join([*order, 'q.pk'])} LIMIT ?",
+        f"SELECT * FROM ({sql}) q{outer_where} ORDER BY {order} LIMIT ?",
         [*sort_params, *params, *outer_params, count + 1],
     )
 
@@ -145,12 +154,20 @@ def find_page(
     cursor: str | None,
 ) -> Page:
     rows = reader.query(*page_statement(criteria, sort, count, cursor))
+    backwards = decode_cursor(cursor, len(sort) + 1)[0] if cursor else False
+    more = len(rows) > count  # beyond this page, in the direction read
     page = rows[:count]
-    next_cursor = None
-    if len(rows) > count and page:
-        last = page[-1]
-        next_cursor = encode_cursor([*last[2:], last[0]])
-    return Page([row[1] for row in page], next_cursor)
+    if backwards:
+        page.reverse()
+    if not page:
+        return Page([], None)
+    next_cursor = encode_cursor(["n", *page[-1][2:], page[-1][0]])
+    previous_cursor = encode_cursor(["p", *page[0][2:], page[0][0]])
+    return Page(
+        [row[1] for row in page],
+        next_cursor if more or backwards else None,
+        previous_cursor if (more if backwards else cursor is not None) else None,
+    )
 
 
 # How each dialect shows the plan of a statement
