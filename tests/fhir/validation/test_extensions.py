@@ -44,3 +44,20 @@ def test_extensions_of_primitives_are_checked() -> None:
         "_birthDate": {"extension": [{"url": BIRTH_PLACE, "valueBoolean": True}]},
     }
     assert errors(resource) == [("structure", "Patient.birthDate.extension[0].value")]
+
+
+ANIMAL = "http://hl7.org/fhir/StructureDefinition/patient-animal"
+DOG = {"coding": [{"system": "http://snomed.info/sct", "code": "125097000"}]}
+
+
+def test_complex_extensions_have_their_required_and_only_their_defined_parts() -> None:
+    species = {"url": "species", "valueCodeableConcept": DOG}
+    assert errors(patient({"url": ANIMAL, "extension": [species]})) == []
+    gender = {"url": "genderStatus", "valueCodeableConcept": {"text": "neutered"}}
+    assert errors(patient({"url": ANIMAL, "extension": [gender]})) == [
+        ("structure", "Patient.extension[0]")  # the species slice (min 1) is missing
+    ]
+    unknown = {"url": "species-x", "valueCodeableConcept": DOG}
+    assert errors(patient({"url": ANIMAL, "extension": [species, unknown]})) == [
+        ("structure", "Patient.extension[0].extension[1]")
+    ]

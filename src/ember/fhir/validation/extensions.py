@@ -1,5 +1,7 @@
 """Extensions by URL (extensibility.html): the URL must be absolute and name an extension
-definition the server knows, and the value must be of a type that definition allows.
+definition the server knows, the value must be of a type that definition allows, the
+parts of a complex extension must be ones it defines, and the definition's own
+constraints (cardinality, fixed values, slices) apply as a profile of the extension.
 
 Run by `$validate`, not on write: a server stores extensions it does not know
 (extensibility.html#exchange), but a validation against the definitions cannot pass
@@ -14,6 +16,7 @@ from typing import Any
 
 from ember.fhir.issues import Issue
 from ember.fhir.model import Model
+from ember.fhir.validation.profiles import check_profile
 from ember.fhir.validation.walk import instances
 
 _ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
@@ -41,6 +44,8 @@ def check_extensions(
             diagnostics = f"The extension {url} could not be found so is not allowed here"
             issues.append(Issue("error", "structure", diagnostics, path))
             continue
+        issues += check_profile(instance.value, url, lookup, type_name="Extension", path=path)
+        _check_parts(instance.value, url, definition, path, issues)
         value_type = _value_type(instance.value, model)
         allowed = _value_types(definition)
         if value_type is not None and allowed is not None and value_type not in allowed:
@@ -48,6 +53,35 @@ def check_extensions(
             diagnostics = f"The extension {url} allows the types [{shown}] but has a {value_type}"
             issues.append(Issue("error", "structure", diagnostics, f"{path}.value"))
     return issues
+
+
+def _check_parts(
+    extension: dict[str, Any],
+    url: str,
+    definition: dict[str, Any],
+    path: str,
+    issues: list[Issue],
+) -> None:
+    """The parts of a complex extension are the ones its definition names."""
+    defined = _part_urls(definition)
+    parts = extension.get("extension")
+    if not defined or not isinstance(parts, list):
+        return
+    for index, part in enumerate(parts):
+        part_url = part.get("url") if isinstance(part, dict) else None
+        if isinstance(part_url, str) and part_url not in defined:
+            diagnostics = f"Sub-extension url '{part_url}' is not defined by the extension {url}"
+            issues.append(Issue("error", "structure", diagnostics, f"{path}.extension[{index}]"))
+
+
+def _part_urls(definition: dict[str, Any]) -> frozenset[str]:
+    """The fixed urls of a complex extension's parts (`Extension.extension:name.url`)."""
+    snapshot = definition.get("snapshot") or definition.get("differential") or {}
+    return frozenset(
+        element["fixedUri"]
+        for element in snapshot.get("element", ())
+        if element.get("path") == "Extension.extension.url" and "fixedUri" in element
+    )
 
 
 def _value_type(extension: dict[str, Any], model: Model) -> str | None:

@@ -27,19 +27,25 @@ Located = tuple[Any, str]  # a JSON value and its FHIRPath location
 _MAX_CHAIN = 16  # profiles derived from profiles, at most this deep
 
 
-def check_profile(resource: dict[str, Any], url: str, lookup: Lookup) -> list[Issue]:
-    """The issues of `resource` against the profile `url` and the profiles it derives from."""
+def check_profile(
+    value: dict[str, Any],
+    url: str,
+    lookup: Lookup,
+    *,
+    type_name: str | None = None,
+    path: str | None = None,
+) -> list[Issue]:
+    """The issues of a resource (or of a `type_name` value at `path`, such as an
+    extension) against the profile `url` and the profiles it derives from."""
     issues: list[Issue] = []
+    type_name = type_name or value.get("resourceType", "")
     definition = lookup(url)
-    if definition is None or definition.get("type") != resource.get("resourceType"):
+    if definition is None or definition.get("type") != type_name:
         return issues  # unknown, or for another type: reported by the validator
     for _ in range(_MAX_CHAIN):
         if definition is None or definition.get("derivation") != "constraint":
             break
-        elements = (definition.get("differential") or definition.get("snapshot") or {}).get(
-            "element", []
-        )
-        _profile(definition, elements).check(resource, issues)
+        _profile(definition).check(value, type_name, path or type_name, issues)
         definition = lookup(definition.get("baseDefinition", ""))
     return issues
 
@@ -50,13 +56,13 @@ _PROFILES: dict[int, tuple[dict[str, Any], _Profile]] = {}
 _MAX_PROFILES = 256
 
 
-def _profile(definition: dict[str, Any], elements: list[dict[str, Any]]) -> _Profile:
+def _profile(definition: dict[str, Any]) -> _Profile:
     cached = _PROFILES.get(id(definition))
     if cached is not None and cached[0] is definition:
         return cached[1]
     if len(_PROFILES) >= _MAX_PROFILES:
         _PROFILES.clear()
-    profile = _Profile(definition["url"], elements)
+    profile = _Profile(definition)
     _PROFILES[id(definition)] = (definition, profile)
     return profile
 
@@ -119,13 +125,17 @@ def _children(located: Located, name: str) -> list[Located]:
 class _Profile:
     """The elements of one profile, by id, and how to find what each one constrains."""
 
-    def __init__(self, url: str, elements: list[dict[str, Any]]) -> None:
-        self.url = url
-        self.by_id = {e["id"]: e for e in elements if "id" in e}
+    def __init__(self, definition: dict[str, Any]) -> None:
+        self.url = definition["url"]
+        snapshot = (definition.get("snapshot") or {}).get("element", [])
+        differential = (definition.get("differential") or {}).get("element", [])
+        # the differential is what this profile adds; the snapshot also holds what it
+        # inherits, such as the slicing of extensions by url
+        elements = differential or snapshot
+        self.by_id = {e["id"]: e for e in [*snapshot, *differential] if "id" in e}
         self.ruled = [e for e in elements[1:] if "id" in e and _has_rule(e)]
 
-    def check(self, resource: dict[str, Any], issues: list[Issue]) -> None:
-        root = resource.get("resourceType", "")
+    def check(self, value: dict[str, Any], root: str, path: str, issues: list[Issue]) -> None:
         selected: dict[str, list[Located] | None] = {}  # parents by id prefix, this run
         for element in self.ruled:
             steps = element["id"].split(".")[1:]
@@ -133,7 +143,7 @@ class _Profile:
                 continue
             key = ".".join(steps[:-1])
             if key not in selected:
-                selected[key] = self._select([(resource, root)], root, steps[:-1])
+                selected[key] = self._select([(value, path)], root, steps[:-1])
             parents = selected[key]
             if parents is None:
                 continue  # a discriminator Ember does not evaluate
