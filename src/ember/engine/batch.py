@@ -133,7 +133,8 @@ class BundleProcessor:
 
     # -- checks outside the database --------------------------------------------------
 
-    def _check(self, entry: Entry) -> None:
+    def _check(self, entry: Entry, index: bool) -> None:
+        """Check an entry before anything is written; `index` as for Engine.prepare."""
         engine = self.engine
         if entry.method in ("GET", "HEAD"):
             return
@@ -145,9 +146,9 @@ class BundleProcessor:
         if entry.method == "POST":
             if entry.id is not None:
                 raise bad_request("POST entries create: their url is the type only")
-            entry.prepared = engine.prepare(entry.type, entry.resource)
+            entry.prepared = engine.prepare(entry.type, entry.resource, index=index)
         elif entry.method == "PUT":
-            entry.prepared = engine.prepare(entry.type, entry.resource)
+            entry.prepared = engine.prepare(entry.type, entry.resource, index=index)
             if entry.id is not None:
                 engine.check_body_id(entry.type, entry.id, entry.resource)
         elif entry.method == "PATCH":
@@ -271,7 +272,7 @@ class BundleProcessor:
         entries = self._entries(bundle)
         for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
             try:
-                self._check(entry)
+                self._check(entry, index=True)
                 entry.response = self._batch_entry(entry)
             except FhirError as error:
                 located = _located(error, entry)
@@ -337,7 +338,8 @@ class BundleProcessor:
         entries = self._entries(bundle)
         for entry in entries:
             try:
-                self._check(entry)
+                # index rows come once the references are rewritten (in _apply)
+                self._check(entry, index=False)
             except FhirError as error:
                 raise _located(error, entry) from None
         # Server ids for creates are chosen up front, so retries keep them.

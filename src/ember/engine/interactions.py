@@ -112,7 +112,7 @@ class Engine:
         if not ID_PATTERN.fullmatch(id_):
             raise bad_request(f"{id_!r} is not a valid resource id (1-64 of A-Z a-z 0-9 - .)", "id")
 
-    def _check_body(self, type_: str, resource: Any) -> Prepared:
+    def _check_body(self, type_: str, resource: Any, index: bool) -> Prepared:
         if not isinstance(resource, dict):
             raise bad_request("The body must be a JSON object (a FHIR resource)")
         body_type = resource.get("resourceType")
@@ -137,7 +137,7 @@ class Engine:
                 "be stored (change.html)",
                 f"{type_}.meta.tag",
             )
-        return Prepared(resource, index_rows(resource))
+        return Prepared(resource, index_rows(resource) if index else IndexRows())
 
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
@@ -211,10 +211,12 @@ class Engine:
 
         return self._retrying(attempt)
 
-    def prepare(self, type_: str, resource: Any) -> Prepared:
-        """Check a body for a write to `type_` (400/422 if it cannot be stored)."""
+    def prepare(self, type_: str, resource: Any, *, index: bool = True) -> Prepared:
+        """Check a body for a write to `type_` (400/422 if it cannot be stored). With
+        index=False the caller extracts the index rows later (a transaction does, after
+        rewriting references), so they are not computed twice."""
         self.check_type(type_)
-        return self._check_body(type_, resource)
+        return self._check_body(type_, resource, index)
 
     def create(self, type_: str, resource: Any, if_none_exist: str | None = None) -> WriteResult:
         prepared = self.prepare(type_, resource)
