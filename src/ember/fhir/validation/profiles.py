@@ -18,6 +18,7 @@ types narrowed by the profile, and the profile's own invariants and bindings.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ember.fhir.issues import Issue
@@ -133,28 +134,26 @@ class _Profile:
         # inherits, such as the slicing of extensions by url
         elements = differential or snapshot
         self.by_id = {e["id"]: e for e in [*snapshot, *differential] if "id" in e}
-        self.ruled = [e for e in elements[1:] if "id" in e and _has_rule(e)]
+        root = elements[0]["id"] if elements and "id" in elements[0] else ""
+        self.rules = [
+            _Rule.of(element, root)
+            for element in elements[1:]
+            if "id" in element and "." in element["id"] and _has_rule(element)
+        ]
+        self._matchers: dict[str, Callable[[Any], bool] | None] = {}  # by slice id
 
     def check(self, value: dict[str, Any], root: str, path: str, issues: list[Issue]) -> None:
         selected: dict[str, list[Located] | None] = {}  # parents by id prefix, this run
-        for element in self.ruled:
-            steps = element["id"].split(".")[1:]
-            if not steps:
-                continue
-            key = ".".join(steps[:-1])
-            if key not in selected:
-                selected[key] = self._select([(value, path)], root, steps[:-1])
-            parents = selected[key]
+        for rule in self.rules:
+            if rule.parent_key not in selected:
+                selected[rule.parent_key] = self._select([(value, path)], root, rule.parent_steps)
+            parents = selected[rule.parent_key]
             if parents is None:
                 continue  # a discriminator Ember does not evaluate
             for parent in parents:
-                children = self._select([parent], self._prefix(root, steps[:-1]), steps[-1:])
+                children = self._select([parent], rule.parent_id, rule.last_step)
                 if children is not None:
-                    self._element(element, parent[1], children, issues)
-
-    @staticmethod
-    def _prefix(root: str, steps: list[str]) -> str:
-        return ".".join([root, *steps])
+                    self._element(rule, parent[1], children, issues)
 
     def _select(self, nodes: list[Located], prefix: str, steps: list[str]) -> list[Located] | None:
         """Follow element id steps (`coding:BodyTempCode`) from `nodes`; None if a slice
@@ -164,7 +163,10 @@ class _Profile:
             nodes = [child for node in nodes for child in _children(node, name)]
             base_id = f"{prefix}.{name}"
             if slice_name:
-                matching = self._slice_matcher(base_id, slice_name)
+                slice_id = f"{base_id}:{slice_name}"
+                if slice_id not in self._matchers:
+                    self._matchers[slice_id] = self._slice_matcher(base_id, slice_name)
+                matching = self._matchers[slice_id]
                 if matching is None:
                     return None
                 nodes = [node for node in nodes if matching(node[0])]
@@ -205,32 +207,56 @@ class _Profile:
         return nodes
 
     def _element(
-        self,
-        element: dict[str, Any],
-        parent_path: str,
-        children: list[Located],
-        issues: list[Issue],
+        self, rule: _Rule, parent_path: str, children: list[Located], issues: list[Issue]
     ) -> None:
-        shown = element["id"]
         source = f"(from {self.url})"
-        minimum, maximum = element.get("min"), element.get("max")
-        if isinstance(minimum, int) and len(children) < minimum:
-            what = "a matching slice" if "sliceName" in element else "an element"
+        if len(children) < rule.min:
+            what = "a matching slice" if rule.is_slice else "an element"
             diagnostics = (
-                f"{shown}: minimum required = {minimum}, but only found {len(children)}; "
+                f"{rule.id}: minimum required = {rule.min}, but only found {len(children)}; "
                 f"{what} is required {source}"
             )
             issues.append(Issue("error", "structure", diagnostics, parent_path))
-        if isinstance(maximum, str) and maximum != "*" and len(children) > int(maximum):
+        if rule.max is not None and len(children) > rule.max:
             diagnostics = (
-                f"{shown}: maximum allowed = {maximum}, but found {len(children)} {source}"
+                f"{rule.id}: maximum allowed = {rule.max}, but found {len(children)} {source}"
             )
             issues.append(Issue("error", "structure", diagnostics, parent_path))
-        expected = _fixed_or_pattern(element)
-        if expected is None:
+        if rule.expected is None:
             return
-        how, value = expected
+        how, value = rule.expected
         for child, path in children:
             if not _matches(how, child, value):
-                diagnostics = f"{shown}: the value does not match the {how} value {source}"
+                diagnostics = f"{rule.id}: the value does not match the {how} value {source}"
                 issues.append(Issue("error", "value", diagnostics, path))
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """What one element of a profile requires, and where it applies."""
+
+    id: str  # "Observation.code.coding:BodyTempCode"
+    parent_steps: list[str]  # id steps below the root to the parent ("code")
+    parent_key: str
+    parent_id: str  # "Observation.code"
+    last_step: list[str]  # ["coding:BodyTempCode"]
+    min: int
+    max: int | None
+    expected: tuple[str, Any] | None  # ("fixed" | "pattern", value)
+    is_slice: bool
+
+    @classmethod
+    def of(cls, element: dict[str, Any], root: str) -> _Rule:
+        steps = element["id"].split(".")[1:]
+        maximum = element.get("max", "*")
+        return cls(
+            id=element["id"],
+            parent_steps=steps[:-1],
+            parent_key=".".join(steps[:-1]),
+            parent_id=".".join([root, *steps[:-1]]),
+            last_step=steps[-1:],
+            min=element.get("min", 0),
+            max=None if maximum == "*" else int(maximum),
+            expected=_fixed_or_pattern(element),
+            is_slice="sliceName" in element,
+        )
