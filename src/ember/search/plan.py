@@ -93,11 +93,12 @@ def _missing(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) 
     if values not in (("true",), ("false",)) or leaf.resource_level:
         raise invalid(f"{code!r} takes true or false", code)
     alias = aliases.next("m")
-    exists = (
-        f"EXISTS (SELECT 1 FROM {TABLES[leaf.param.type]} {alias} "
-        f"WHERE {alias}.res_pk = {row}.pk AND {alias}.param = ?)"
+    negate = "NOT " if values == ("true",) else ""
+    return (
+        f"{row}.pk {negate}IN (SELECT {alias}.res_pk FROM {TABLES[leaf.param.type]} {alias} "
+        f"WHERE {alias}.param = ?)",
+        [leaf.param.code],
     )
-    return ("NOT " if values == ("true",) else "") + exists, [leaf.param.code]
 
 
 def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
@@ -116,9 +117,10 @@ def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> 
         table, index_param = TABLES["token"], f"{index_param}:{leaf.modifier}"
     test = _value_test(leaf, alias, code)
     sql, params = _any_of([test(v) for v in values])
+    # uncorrelated IN: the index is searched once, not once per candidate resource
     return (
-        f"{negate}EXISTS (SELECT 1 FROM {table} {alias} "
-        f"WHERE {alias}.res_pk = {row}.pk AND {alias}.param = ? AND {sql})",
+        f"{row}.pk {negate}IN (SELECT {alias}.res_pk FROM {table} {alias} "
+        f"WHERE {alias}.param = ? AND {sql})",
         [index_param, *params],
     )
 
@@ -130,19 +132,19 @@ def _target(target: Target, row: str, code: str, values: Values, aliases: Aliase
     inner, inner_params = _target(target.then, other, code, values, aliases)
     if isinstance(target, Chain):
         marks = ", ".join("?" for _ in target.targets)
+        # the targets first, then the references to them (by the lookup index)
         return (
-            f"EXISTS (SELECT 1 FROM reference_index {link} JOIN resources {other} "
-            f"ON {other}.type = {link}.target_type AND {other}.id = {link}.target_id "
-            f"WHERE {link}.res_pk = {row}.pk AND {link}.param = ? "
-            f"AND {other}.type IN ({marks}) AND {other}.deleted = ? AND {inner})",
+            f"{row}.pk IN (SELECT {link}.res_pk FROM reference_index {link} "
+            f"WHERE {link}.param = ? AND ({link}.target_type, {link}.target_id) IN "
+            f"(SELECT {other}.type, {other}.id FROM resources {other} "
+            f"WHERE {other}.type IN ({marks}) AND {other}.deleted = ? AND {inner}))",
             [target.param.code, *target.targets, False, *inner_params],
         )
     assert isinstance(target, Reverse)
     return (
-        f"EXISTS (SELECT 1 FROM reference_index {link} JOIN resources {other} "
-        f"ON {other}.pk = {link}.res_pk "
-        f"WHERE {link}.target_type = {row}.type AND {link}.target_id = {row}.id "
-        f"AND {link}.param = ? AND {other}.type = ? AND {other}.deleted = ? AND {inner})",
+        f"({row}.type, {row}.id) IN (SELECT {link}.target_type, {link}.target_id "
+        f"FROM reference_index {link} JOIN resources {other} ON {other}.pk = {link}.res_pk "
+        f"WHERE {link}.param = ? AND {other}.type = ? AND {other}.deleted = ? AND {inner})",
         [target.param.code, target.source_type, False, *inner_params],
     )
 

@@ -122,6 +122,28 @@ def _v3(t: dict[str, str]) -> list[str]:
     ]
 
 
+def _v4() -> list[str]:
+    """Index rows by (resource, parameter): sort keys are looked up per resource."""
+    tables = [
+        "token_index",
+        "token_text_index",
+        "string_index",
+        "date_index",
+        "reference_index",
+        "number_index",
+        "quantity_index",
+        "uri_index",
+    ]
+    return [
+        statement
+        for table in tables
+        for statement in (
+            f"DROP INDEX {table}_resource",
+            f"CREATE INDEX {table}_resource ON {table} (res_pk, param)",
+        )
+    ]
+
+
 def migrations(dialect: str) -> list[list[str]]:
     """Statements of each schema version, oldest first."""
     types = _COMMON[dialect]
@@ -129,4 +151,4 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2, _v3(types)]
+    return [_v1(types), v2, _v3(types), _v4()]
