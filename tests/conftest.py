@@ -49,12 +49,18 @@ def postgres_database() -> Iterator[str]:
 
 
 def _empty_postgres(url: str) -> None:
+    """Empty every table of the schema (it is kept, so migrations run once per run)."""
     with psycopg.connect(url, autocommit=True) as connection:
-        exists = connection.execute("SELECT to_regclass('resources')").fetchone()
-        if exists and exists[0]:
-            connection.execute(
-                "TRUNCATE token_index, resource_versions, resources RESTART IDENTITY CASCADE"
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'schema_version'"
             )
+        ]
+        if tables:
+            names = ", ".join(f'"{t}"' for t in tables)
+            connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture(params=BACKENDS)
