@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
@@ -74,10 +75,20 @@ def _subset_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
 
 async def read(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
     transform = _subset_transform(ctx, engine)
-    stored = await run_in_threadpool(engine.read, type_, id_)
+    stored = await _point_read(engine, engine.read, type_, id_)
     if _not_modified(ctx, stored):
         return Response(b"", 304, version_headers(stored))
     return resource_response(ctx, stored, transform=transform)
+
+
+async def _point_read(
+    engine: Engine, read: Callable[..., StoredVersion], *args: str
+) -> StoredVersion:
+    """A read by id: inline where the store says that is cheaper than a worker thread,
+    else in the thread pool so the event loop never waits on the database."""
+    if engine.store.inline_point_reads:
+        return read(*args)
+    return await run_in_threadpool(read, *args)
 
 
 def _not_modified(ctx: FhirRequest, stored: StoredVersion) -> bool:
@@ -93,7 +104,7 @@ def _not_modified(ctx: FhirRequest, stored: StoredVersion) -> bool:
 
 async def vread(ctx: FhirRequest, engine: Engine, type_: str, id_: str, vid: str) -> Response:
     transform = _subset_transform(ctx, engine)
-    stored = await run_in_threadpool(engine.vread, type_, id_, vid)
+    stored = await _point_read(engine, engine.vread, type_, id_, vid)
     return resource_response(ctx, stored, transform=transform)
 
 

@@ -151,6 +151,9 @@ class Writer(Reader):
 
 class Store(ABC):
     dialect: str
+    # True where a read by id is a local, non-blocking lookup cheaper than handing it
+    # to a worker thread (SQLite in WAL mode: readers never wait for writers).
+    inline_point_reads: bool = False
 
     @abstractmethod
     def reading(self) -> AbstractContextManager[Reader]: ...

@@ -26,6 +26,9 @@ def _path_of(url: str) -> str:
 
 class SQLiteStore(Store):
     dialect = "sqlite"
+    # A point read takes ~20 µs; the thread-pool hop costs ~300 µs (measured in-process:
+    # 420 µs per HTTP read through the pool, 103 µs inline).
+    inline_point_reads = True
 
     def __init__(self, url: str, pool_size: int = 16) -> None:
         self.path = _path_of(url)
