@@ -100,6 +100,12 @@ def _check_decimal(value: Any) -> Problem | None:
     return "value", f"has {value}, which is not a finite decimal"
 
 
+# datatypes.html: strings SHOULD NOT hold characters below U+0020 other than tab, CR and
+# LF. Ember refuses them: XML cannot carry them, so such a resource could not be served
+# in every format the server promises.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _string_check(primitive: TypeDef) -> PrimitiveCheck:
     # The definitions' regexes follow XML Schema, where \s and \S are ASCII-only.
     regex = re.compile(primitive.regex.pattern, re.ASCII) if primitive.regex else None
@@ -115,6 +121,9 @@ def _string_check(primitive: TypeDef) -> PrimitiveCheck:
             return "value", "must not be an empty string"
         if len(value) > max_length:
             return "value", f"is longer than the {max_length} characters a {type_name} may have"
+        control = _CONTROL_CHARACTER.search(value)
+        if control is not None:
+            return "value", f"contains the control character U+{ord(control.group()):04X}"
         if (regex is not None and regex.fullmatch(value) is None) or (
             rule_beyond_regex is not None and not rule_beyond_regex(value)
         ):
