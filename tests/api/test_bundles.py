@@ -265,3 +265,16 @@ def test_conditional_reads_in_a_batch(client: TestClient) -> None:
         "200 OK",
     ]
     assert "resource" not in entries[0] and entries[1]["resource"]["id"] == "c"
+
+
+def test_the_bundle_itself_is_checked_structurally(client: TestClient) -> None:
+    bundle = _transaction(
+        {
+            "request": {"method": "POST", "url": "Patient", "ifNoneExist": 5},
+            "resource": {"resourceType": "Patient"},
+        },
+        type_="batch",
+    )
+    response = client.post("/fhir", json=bundle)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["Bundle.entry[0].request.ifNoneExist"]

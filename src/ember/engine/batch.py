@@ -23,9 +23,10 @@ from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
 from ember.fhir.patch.fhirpath_patch import apply_fhirpath_patch
 from ember.fhir.patch.json_patch import apply_json_patch
-from ember.search import criteria as search_criteria
+from ember.fhir.validation import validate_resource
 from ember.search.dates import parse_range
 from ember.search.index import index_rows
+from ember.search.query import find_ids
 from ember.store.base import StoredVersion, Writer
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -92,7 +93,24 @@ class BundleProcessor:
                 "too-costly",
                 f"The Bundle has {len(raw_entries)} entries; the limit is {limit}",
             )
+        self._check_shell(bundle, raw_entries)
         return [self._entry(index, raw) for index, raw in enumerate(raw_entries)]
+
+    def _check_shell(self, bundle: dict[str, Any], raw_entries: list[Any]) -> None:
+        """The Bundle's own structure (request, fullUrl, ...), checked against the
+        definitions; entry resources are left out here and checked one by one later."""
+        shell = dict(bundle)
+        shell["entry"] = [
+            {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+            for e in raw_entries
+        ]
+        if not shell["entry"]:
+            del shell["entry"]
+        engine = self.engine
+        issues = validate_resource(shell, engine.model, max_depth=engine.settings.max_depth)
+        errors = [i for i in issues if i.severity in ("error", "fatal")]
+        if errors:
+            raise FhirError(400, errors)
 
     def _entry(self, index: int, raw: Any) -> Entry:
         where = f"Bundle.entry[{index}]"
@@ -424,7 +442,7 @@ class BundleProcessor:
         type_, _, query = reference.partition("?")
         self.engine.check_type(type_)
         condition = self.engine.criteria(type_, query)
-        matches = search_criteria.find_ids(writer, condition, 2)
+        matches = find_ids(writer, condition, 2)
         if len(matches) != 1:
             found = "no" if not matches else "more than one"
             raise precondition_failed(
