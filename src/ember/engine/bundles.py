@@ -37,6 +37,17 @@ def decode_cursor(token: str) -> int | None:
     return int(text[1:]) if text.startswith("s") and text[1:].isdigit() else None
 
 
+def _bundle(
+    type_: str, total: int | None, links: list[dict[str, str]], entries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": type_}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = links
+    bundle["entry"] = entries
+    return bundle
+
+
 def _link(relation: str, url: str) -> dict[str, str]:
     return {"relation": relation, "url": url}
 
@@ -71,21 +82,12 @@ def history_bundle(
             "lastModified": instant(version.last_updated),
         }
         entries.append(entry)
-    bundle: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "id": str(uuid.uuid4()),
-        "type": "history",
-    }
-    if total is not None:
-        bundle["total"] = total
     links = [_link("self", _url(base_url, path, query))]
     if has_more and versions:
         next_query = [(k, v) for k, v in query if k != "_page"]
         next_query.append(("_page", encode_cursor(versions[-1].seq)))
         links.append(_link("next", _url(base_url, path, next_query)))
-    bundle["link"] = links
-    bundle["entry"] = entries
-    return bundle
+    return _bundle("history", total, links, entries)
 
 
 def searchset_bundle(
@@ -117,13 +119,4 @@ def searchset_bundle(
                 "search": {"mode": "outcome"},
             }
         )
-    bundle: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "id": str(uuid.uuid4()),
-        "type": "searchset",
-    }
-    if total is not None:
-        bundle["total"] = total
-    bundle["link"] = [_link("self", _url(base_url, path, applied))]
-    bundle["entry"] = entries
-    return bundle
+    return _bundle("searchset", total, [_link("self", _url(base_url, path, applied))], entries)

@@ -35,7 +35,7 @@ from ember.search.controls import Controls, parse_controls
 from ember.search.include import find_included
 from ember.search.include import load as load_included
 from ember.search.index import index_rows
-from ember.search.query import count_matches, explain, find_page
+from ember.search.query import count_matches, explain, find_ids, find_page
 from ember.store.base import (
     CurrentState,
     HistoryQuery,
@@ -232,15 +232,9 @@ class Engine:
         id_: str | None = None,
     ) -> WriteResult:
         if condition is not None:
-            writer.lock_key(f"{type_}?{condition.as_query()}")
-            matches = search_criteria.find_ids(writer, condition, 2)
-            if len(matches) > 1:
-                raise precondition_failed(
-                    f"If-None-Exist matches more than one {type_}: the criteria are "
-                    "not selective enough"
-                )
-            if matches:
-                existing = writer.current(type_, matches[0])
+            match = self.resolve_condition(writer, type_, condition)
+            if match is not None:
+                existing = writer.current(type_, match)
                 assert existing is not None
                 return WriteResult(existing, created=False, changed=False)
         return self._write(writer, None, type_, id_ or new_id(), prepared, "POST")
@@ -299,7 +293,7 @@ class Engine:
     ) -> str | None:
         """The one id a conditional write's criteria match (None: no match; 412: several)."""
         writer.lock_key(f"{type_}?{condition.as_query()}")
-        matches = search_criteria.find_ids(writer, condition, 2)
+        matches = find_ids(writer, condition, 2)
         if len(matches) > 1:
             raise precondition_failed(
                 f"The criteria match more than one {type_}: not selective enough"
@@ -359,7 +353,7 @@ class Engine:
         self, writer: Writer, type_: str, condition: search_criteria.Criteria
     ) -> list[WriteResult]:
         limit = self.settings.conditional_delete_max
-        matches = search_criteria.find_ids(writer, condition, limit + 1)
+        matches = find_ids(writer, condition, limit + 1)
         if len(matches) > limit:
             raise precondition_failed(
                 f"The criteria match more than {limit} {type_} resources; this server "

@@ -16,7 +16,6 @@ from urllib.parse import parse_qsl
 from ember.fhir.issues import Issue
 from ember.search.index import indexed
 from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameter, parameters
-from ember.store.base import Reader
 
 # Parameters that shape the answer rather than filter it (search.html#other) and that
 # this engine applies; the others (_include, ...) are reported as not supported.
@@ -240,10 +239,3 @@ def parse(
             raise invalid(f"Search parameter {code!r} has an empty value", code)
         criteria.append(Criterion(code, target, split_values(raw)))
     return Criteria(resource_type, tuple(criteria), tuple(ignored))
-
-
-def find_ids(reader: Reader, criteria: Criteria, limit: int) -> list[str]:
-    """Ids of live resources matching all criteria, at most `limit`, oldest first."""
-    from ember.search.query import find_ids as run  # query builds on this module
-
-    return run(reader, criteria, limit)
