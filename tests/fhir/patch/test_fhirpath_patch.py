@@ -56,3 +56,27 @@ def test_case(case: dict[str, Any]) -> None:
             apply_fhirpath_patch(model, case["input"], case["diff"])
         return
     assert apply_fhirpath_patch(model, case["input"], case["diff"]) == case["output"]
+
+
+@pytest.mark.parametrize(
+    "parameter",
+    [
+        {"name": "operation", "part": [5]},
+        {
+            "name": "operation",
+            "part": [
+                {"name": "type", "valueCode": "move"},
+                {"name": "path", "valueString": "Patient.name"},
+                {"name": "source", "valueString": "a"},
+                {"name": "destination", "valueInteger": 0},
+            ],
+        },
+    ],
+)
+def test_malformed_patches_are_400(parameter: dict[str, Any]) -> None:
+    patient = {"resourceType": "Patient", "name": [{"family": "a"}, {"family": "b"}]}
+    with pytest.raises(PatchError) as error:
+        apply_fhirpath_patch(
+            model, patient, {"resourceType": "Parameters", "parameter": [parameter]}
+        )
+    assert error.value.status == 400

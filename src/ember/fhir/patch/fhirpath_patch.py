@@ -17,6 +17,7 @@ from ember.fhir import fhirpath
 from ember.fhir.issues import Issue
 from ember.fhir.model import Model
 from ember.fhir.patch.errors import PatchError
+from ember.fhir.validation import validate_resource
 
 _PARTS = ("type", "path", "name", "value", "index", "source", "destination")
 _LAST_STEP = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_]*)(?:\[(?P<index>\d+)\])?$")
@@ -55,9 +56,14 @@ def _part_value(part: dict[str, Any]) -> tuple[Any, str | None] | None:
     return None
 
 
-def _operations(parameters: Any) -> list[_Operation]:
+def _operations(model: Model, parameters: Any) -> list[_Operation]:
     if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
         raise _fail("A FHIRPath Patch is a Parameters resource", 400, "invalid")
+    # The Parameters resource must be well formed before its parts are interpreted.
+    problems = [i for i in validate_resource(parameters, model) if i.severity == "error"]
+    if problems:
+        first = problems[0]
+        raise PatchError(Issue("error", first.code, first.diagnostics, first.expression), 400)
     operations = []
     for number, parameter in enumerate(parameters.get("parameter", [])):
         if parameter.get("name") != "operation":
@@ -80,6 +86,11 @@ def _operations(parameters: Any) -> list[_Operation]:
             raise _fail(f"Patch operation {number} has no valid type", 400, "invalid")
         if not isinstance(fields.get("path"), str):
             raise _fail(f"Patch operation {number} has no path", 400, "invalid")
+        for position in ("index", "source", "destination"):
+            if fields.get(position) is not None and type(fields[position]) is not int:
+                raise _fail(
+                    f"Patch operation {number}: {position} must be an integer", 400, "invalid"
+                )
         operations.append(
             _Operation(number=number, value_type=value_type, has_value=has_value, **fields)
         )
@@ -279,7 +290,7 @@ def _prune(node: Any) -> Any:
 
 def apply_fhirpath_patch(model: Model, resource: dict[str, Any], parameters: Any) -> dict[str, Any]:
     """The patched copy of `resource`; raises PatchError saying which operation failed."""
-    operations = _operations(parameters)
+    operations = _operations(model, parameters)
     patcher = _Patcher(model, copy.deepcopy(resource))
     for operation in operations:
         patcher.apply(operation)
