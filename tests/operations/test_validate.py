@@ -124,3 +124,10 @@ def test_a_profile_stored_through_the_api_is_used(client: TestClient) -> None:
     ]
     dated = {**claiming, "birthDate": "2000-01-01"}
     assert _issues(client.post("/fhir/Patient/$validate", json=dated)) == ALL_OK
+
+
+def test_malformed_parameters_body_is_400(client: TestClient) -> None:
+    body = {"resourceType": "Parameters", "parameter": [{"name": "profile", "valueUri": 5}]}
+    response = client.post("/fhir/Patient/$validate", json=body)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["Parameters.parameter[0].valueUri"]

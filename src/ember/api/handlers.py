@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
@@ -30,6 +31,7 @@ from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
 from ember.fhir.patch.fhirpath_patch import apply_fhirpath_patch
 from ember.fhir.patch.json_patch import apply_json_patch
+from ember.fhir.validation import validate_resource
 from ember.operations import Invocation, find
 from ember.search.dates import parse_range
 from ember.store.base import HistoryQuery, StoredVersion
@@ -183,6 +185,25 @@ _LEVELS = ("system", "type", "instance")
 _RESULT_PARAMETERS = frozenset({"_format", "_pretty", "_summary", "_elements"})
 
 
+def _check_parameters_shell(engine: Engine, body: dict[str, Any]) -> None:
+    """A Parameters body must be well formed (400 if not); the resources it carries are
+    the operation's business (e.g. $validate reports their problems as its answer)."""
+    parameters = body.get("parameter")
+    shell = body
+    if isinstance(parameters, list):
+        shell = {
+            **body,
+            "parameter": [
+                {k: v for k, v in p.items() if k != "resource"} if isinstance(p, dict) else p
+                for p in parameters
+            ],
+        }
+    issues = validate_resource(shell, engine.model, max_depth=engine.settings.max_depth)
+    errors = [i for i in issues if i.severity in ("error", "fatal")]
+    if errors:
+        raise FhirError(400, errors)
+
+
 async def operation(ctx: FhirRequest, engine: Engine, *args: str) -> Response:
     """`[base]/$op`, `[type]/$op`, `[type]/[id]/$op` (operations.html#invoking)."""
     *where, name = args
@@ -203,6 +224,7 @@ async def operation(ctx: FhirRequest, engine: Engine, *args: str) -> Response:
     if ctx.request.method == "POST" and has_body:
         _, body = await ctx.body()
         if isinstance(body, dict) and body.get("resourceType") == "Parameters":
+            _check_parameters_shell(engine, body)
             for entry in body.get("parameter", ()):
                 if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                     parameters.setdefault(entry["name"], []).append(entry)
