@@ -421,7 +421,7 @@ class Engine:
     def read(self, type_: str, id_: str, reader: Reader | None = None) -> StoredVersion:
         self.check_type(type_)
         self.check_id(id_)
-        with self._reading(reader) as session:
+        with nullcontext(reader) if reader is not None else self.store.reading_one() as session:
             stored = session.current(type_, id_)
         if stored is None:
             raise not_found(f"{type_}/{id_} is not known")

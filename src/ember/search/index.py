@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from ember.fhir import fhirpath
-from ember.search import values
+from ember.fhir.model import get_model
+from ember.search import branches, values
 from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameters
 from ember.search.text import normalize
 from ember.store.base import IndexRows
@@ -56,16 +57,16 @@ def _with_of_type(expression: str) -> str | None:
     return rewritten if rewritten != expression else None
 
 
-def _compile(param: SearchParameter) -> Extractor | None:
-    assert param.expression is not None
+def compile_extractor(param: SearchParameter, expression: str) -> Extractor | None:
+    """The extractor evaluating `expression` for `param` (None if it does not compile)."""
     try:
-        expression = fhirpath.compile(param.expression)
-        fallback_text = _with_of_type(param.expression)
+        compiled = fhirpath.compile(expression)
+        fallback_text = _with_of_type(expression)
         fallback = fhirpath.compile(fallback_text) if fallback_text else None
     except fhirpath.FHIRPathError as exc:
         log.warning("search parameter %s is not indexed: %s", param.url, exc)
         return None
-    return Extractor(param, expression, fallback)
+    return Extractor(param, compiled, fallback)
 
 
 def indexed(param: SearchParameter) -> bool:
@@ -75,14 +76,28 @@ def indexed(param: SearchParameter) -> bool:
     )
 
 
-@cache
-def extractors(resource_type: str) -> tuple[Extractor, ...]:
+def indexed_parameters(resource_type: str) -> list[SearchParameter]:
+    """Which parameters a resource of this type is indexed for."""
     table = parameters()
     found: dict[str, SearchParameter] = {}
     for scope in ("Resource", "DomainResource", resource_type):
         found.update(table.get(scope, {}))
-    compiled = (_compile(p) for p in found.values() if indexed(p))
-    return tuple(e for e in compiled if e is not None)
+    return [p for p in found.values() if indexed(p)]
+
+
+@cache
+def extractors(resource_type: str) -> tuple[Extractor, ...]:
+    """How they are extracted, compiled once per type: each parameter evaluates only
+    the union branches that can match this type (ember.search.branches)."""
+    model = get_model()
+    found = []
+    for param in indexed_parameters(resource_type):
+        assert param.expression is not None
+        own = branches.for_type(param.expression, resource_type, model)
+        extractor = compile_extractor(param, own) if own is not None else None
+        if extractor is not None:
+            found.append(extractor)
+    return tuple(found)
 
 
 # How the values of each parameter type become rows: (IndexRows field, item -> rows)
@@ -105,9 +120,14 @@ _DERIVED_TOKENS: dict[str, tuple[str, Callable[[Any], Iterator[tuple[str | None,
 
 
 def index_rows(resource: dict[str, Any]) -> IndexRows:
+    return rows_of(resource, extractors(resource["resourceType"]))
+
+
+def rows_of(resource: dict[str, Any], using: Iterable[Extractor]) -> IndexRows:
+    """The index rows the extractors give for a resource."""
     rows: dict[str, list[tuple[Any, ...]]] = {field: [] for field, _ in _ROWS.values()}
     rows["token_texts"] = []
-    for extractor in extractors(resource["resourceType"]):
+    for extractor in using:
         code, kind = extractor.param.code, extractor.param.type
         field, convert = _ROWS[kind]
         try:

@@ -158,6 +158,11 @@ class Store(ABC):
     @abstractmethod
     def reading(self) -> AbstractContextManager[Reader]: ...
 
+    def reading_one(self) -> AbstractContextManager[Reader]:
+        """A reader for one statement, which needs no transaction to see one snapshot
+        (a read by id); stores where a read transaction costs something skip it."""
+        return self.reading()
+
     @abstractmethod
     def writing(self) -> AbstractContextManager[Writer]:
         """One write transaction: committed when the block ends, rolled back on error."""

@@ -31,6 +31,24 @@ def _stored(row: Sequence[Any]) -> StoredVersion:
     )
 
 
+_INSERT_RESOURCE = (
+    "INSERT INTO resources (type, id, version, last_updated, deleted) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (type, id) DO NOTHING"
+)
+_INSERT_VERSION = (
+    "INSERT INTO resource_versions (res_pk, version, last_updated, method, content) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def resource_values(version: StoredVersion) -> tuple[object, ...]:
+    return version.type, version.id, version.version, version.last_updated, version.deleted
+
+
+def version_values(version: StoredVersion) -> tuple[object, ...]:
+    return version.version, version.last_updated, version.method, version.content
+
+
 class SQLSession(Writer):
     """Reader and Writer over one DB-API connection inside an open transaction.
 
@@ -44,6 +62,9 @@ class SQLSession(Writer):
         self._connection = connection
         self._placeholder = placeholder
         self._translated: dict[str, str] = {}
+        # Index rows not yet written, by IndexRows field: a transaction writing many
+        # resources sends one statement per table (see flush).
+        self._pending: dict[str, list[tuple[Any, ...]]] = {}
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -55,15 +76,24 @@ class SQLSession(Writer):
             translated = self._translated[sql] = sql.replace("?", self._placeholder)
         return translated
 
+    # Every statement but the version inserts of write_version first writes the pending
+    # index rows, so reads inside a transaction see its own writes.
+
     def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        self.flush()
         cursor = self._connection.execute(self._sql(sql), params)
         return cursor.fetchall()
 
     def _fetchone(self, sql: str, params: Sequence[object] = ()) -> tuple | None:
+        self.flush()
+        return self._one(sql, params)
+
+    def _one(self, sql: str, params: Sequence[object]) -> tuple | None:
         cursor = self._connection.execute(self._sql(sql), params)
         return cursor.fetchone()
 
     def _execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        self.flush()
         self._connection.execute(self._sql(sql), params)
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
@@ -183,28 +213,17 @@ class SQLSession(Writer):
         version: StoredVersion,
         index: IndexRows | None = None,
     ) -> StoredVersion:
-        deleted = version.content is None
         if state is None:
-            row = self._fetchone(
-                "INSERT INTO resources (type, id, version, last_updated, deleted) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (type, id) DO NOTHING RETURNING pk",
-                (version.type, version.id, version.version, version.last_updated, deleted),
-            )
-            if row is None:
-                raise StoreConflict(f"{version.type}/{version.id} was created concurrently")
-            pk = row[0]
+            pk, seq = self._create(version)
         else:
             pk = state.pk
             self._execute(
                 "UPDATE resources SET version = ?, last_updated = ?, deleted = ? WHERE pk = ?",
-                (version.version, version.last_updated, deleted, pk),
+                (version.version, version.last_updated, version.content is None, pk),
             )
             self._delete_index(pk)
-        seq_row = self._fetchone(
-            "INSERT INTO resource_versions (res_pk, version, last_updated, method, content) "
-            "VALUES (?, ?, ?, ?, ?) RETURNING seq",
-            (pk, version.version, version.last_updated, version.method, version.content),
-        )
+            row = self._one(_INSERT_VERSION + " RETURNING seq", (pk, *version_values(version)))
+            seq = row[0] if row else 0
         if index is not None:
             self._write_index(pk, index)
         return StoredVersion(
@@ -214,8 +233,18 @@ class SQLSession(Writer):
             last_updated=version.last_updated,
             method=version.method,
             content=version.content,
-            seq=seq_row[0] if seq_row else 0,
+            seq=seq,
         )
+
+    def _create(self, version: StoredVersion) -> tuple[int, int]:
+        """Insert a new resource with its first version: (pk, seq)."""
+        row = self._one(_INSERT_RESOURCE + " RETURNING pk", resource_values(version))
+        if row is None:
+            raise StoreConflict(f"{version.type}/{version.id} was created concurrently")
+        seq_row = self._one(
+            _INSERT_VERSION + " RETURNING seq", (row[0], *version_values(version))
+        )
+        return row[0], seq_row[0] if seq_row else 0
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         self._execute(sql, params)
@@ -238,11 +267,20 @@ class SQLSession(Writer):
             self._execute(f"DELETE FROM {table} WHERE res_pk = ?", (pk,))
 
     def _write_index(self, pk: int, index: IndexRows) -> None:
-        for field, (table, columns) in INDEX_TABLES.items():
+        for field in INDEX_TABLES:
             rows = getattr(index, field)
             if rows:
-                marks = ", ".join("?" for _ in range(len(columns) + 1))
-                self._executemany(
-                    f"INSERT INTO {table} (res_pk, {', '.join(columns)}) VALUES ({marks})",
-                    [(pk, *row) for row in rows],
-                )
+                self._pending.setdefault(field, []).extend((pk, *row) for row in rows)
+
+    def flush(self) -> None:
+        """Write the pending index rows: one statement per table. The stores call this
+        before they commit."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        for field, rows in pending.items():
+            table, columns = INDEX_TABLES[field]
+            marks = ", ".join("?" for _ in range(len(columns) + 1))
+            self._executemany(
+                f"INSERT INTO {table} (res_pk, {', '.join(columns)}) VALUES ({marks})", rows
+            )

@@ -1,0 +1,53 @@
+"""Per-type union branches: the same index rows as evaluating the whole expression."""
+
+from __future__ import annotations
+
+import orjson
+
+from ember.fhir.model import get_model
+from ember.search.branches import for_type
+from ember.search.index import compile_extractor, extractors, indexed_parameters, rows_of
+from tests.shared import shared_testdata
+
+MODEL = get_model()
+
+
+def test_only_the_branches_of_the_type_are_kept() -> None:
+    expression = "Account.subject.where(resolve() is Patient) | Observation.subject | Condition.x"
+    assert for_type(expression, "Observation", MODEL) == "Observation.subject"
+    assert for_type(expression, "Patient", MODEL) is None
+
+
+def test_branches_of_ancestor_types_and_plain_paths_are_kept() -> None:
+    expression = "Resource.meta.tag | DomainResource.text | extension.value | Patient.name"
+    assert for_type(expression, "Observation", MODEL) == (
+        "Resource.meta.tag | DomainResource.text | extension.value"
+    )
+
+
+def test_casts_and_parenthesised_unions_are_split_by_their_leading_type() -> None:
+    expression = "(Observation.value as Quantity) | (Patient.a | Group.b) | Group.c.first()"
+    assert for_type(expression, "Observation", MODEL) == "(Observation.value as Quantity)"
+    assert for_type(expression, "Group", MODEL) == "(Patient.a | Group.b) | Group.c.first()"
+
+
+def test_branches_that_yield_something_from_nothing_are_kept() -> None:
+    expression = "Patient.name.exists() | Group.name.count() | Patient.active"
+    assert for_type(expression, "Group", MODEL) == "Patient.name.exists() | Group.name.count()"
+
+
+def test_an_expression_without_union_is_unchanged() -> None:
+    assert for_type("Observation.code", "Observation", MODEL) == "Observation.code"
+
+
+def test_the_spec_examples_get_exactly_the_rows_of_the_whole_expressions() -> None:
+    folder = shared_testdata("examples", "r4")
+    checked = 0
+    for path in sorted(folder.glob("*.json")):
+        resource = orjson.loads(path.read_bytes())
+        type_ = resource["resourceType"]
+        whole = [compile_extractor(p, p.expression or "") for p in indexed_parameters(type_)]
+        expected = rows_of(resource, [e for e in whole if e is not None])
+        assert rows_of(resource, extractors(type_)) == expected, path.name
+        checked += 1
+    assert checked > 700
