@@ -128,7 +128,7 @@ class FhirApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.engine is not None:
-                    self.engine.store.close()
+                    await self.engine.store.close_async()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -77,7 +77,7 @@ def _subset_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
 
 async def read(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
     transform = _subset_transform(ctx, engine)
-    stored = await _point_read(engine, engine.read, type_, id_)
+    stored = await engine.read_async(type_, id_)
     if _not_modified(ctx, stored):
         return Response(b"", 304, version_headers(stored))
     return resource_response(ctx, stored, transform=transform)

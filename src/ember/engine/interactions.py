@@ -92,6 +92,15 @@ class SearchResult:
     warnings: list[Issue]  # e.g. an index rebuild in progress
 
 
+def _live(type_: str, id_: str, stored: StoredVersion | None) -> StoredVersion:
+    """The current version a read answers with: 404 if never stored, 410 if deleted."""
+    if stored is None:
+        raise not_found(f"{type_}/{id_} is not known")
+    if stored.deleted:
+        raise gone(f"{type_}/{id_} was deleted", {"ETag": etag(stored.version)})
+    return stored
+
+
 class Engine:
     """The interactions of one FHIR server over one store."""
 
@@ -422,15 +431,13 @@ class Engine:
         self.check_type(type_)
         self.check_id(id_)
         with nullcontext(reader) if reader is not None else self.store.reading_one() as session:
-            stored = session.current(type_, id_)
-        if stored is None:
-            raise not_found(f"{type_}/{id_} is not known")
-        if stored.deleted:
-            raise gone(
-                f"{type_}/{id_} was deleted",
-                {"ETag": etag(stored.version)},
-            )
-        return stored
+            return _live(type_, id_, session.current(type_, id_))
+
+    async def read_async(self, type_: str, id_: str) -> StoredVersion:
+        """read() from the event loop, without blocking it."""
+        self.check_type(type_)
+        self.check_id(id_)
+        return _live(type_, id_, await self.store.current_async(type_, id_))
 
     def vread(
         self, type_: str, id_: str, version: str, reader: Reader | None = None

@@ -7,6 +7,7 @@ Versions are immutable; every write inserts one.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -158,6 +159,17 @@ class Store(ABC):
     @abstractmethod
     def reading(self) -> AbstractContextManager[Reader]: ...
 
+    async def current_async(self, type_: str, id_: str) -> StoredVersion | None:
+        """Reader.current for the event loop, which it never blocks: inline where a read
+        by id is a cheap local lookup, else in a worker thread."""
+        if self.inline_point_reads:
+            return self._current(type_, id_)
+        return await asyncio.to_thread(self._current, type_, id_)
+
+    def _current(self, type_: str, id_: str) -> StoredVersion | None:
+        with self.reading_one() as reader:
+            return reader.current(type_, id_)
+
     def reading_one(self) -> AbstractContextManager[Reader]:
         """A reader for one statement, which needs no transaction to see one snapshot
         (a read by id); stores where a read transaction costs something skip it."""
@@ -169,3 +181,7 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    async def close_async(self) -> None:
+        """close(), from the event loop that used current_async."""
+        self.close()
