@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from ember.fhir.model import get_model
-from ember.search.branches import for_type
+from ember.search.branches import for_type, starting_keys
 from ember.search.index import compile_extractor, extractors, indexed_parameters, rows_of
 from tests.shared import shared_testdata
 
@@ -38,6 +38,25 @@ def test_branches_that_yield_something_from_nothing_are_kept() -> None:
 
 def test_an_expression_without_union_is_unchanged() -> None:
     assert for_type("Observation.code", "Observation", MODEL) == "Observation.code"
+
+
+def test_the_properties_an_expression_starts_from() -> None:
+    keys = starting_keys("Observation.code | Observation.component.code", "Observation", MODEL)
+    assert keys == {"code", "_code", "component", "_component"}
+    keys = starting_keys("(Observation.value as Quantity) | name.given", "Observation", MODEL)
+    assert keys is None  # Observation has no `name`: unknown, so always evaluated
+    keys = starting_keys("Resource.meta.tag | Observation.value", "Observation", MODEL)
+    assert keys is not None and {"meta", "valueQuantity", "valueString"} <= keys
+    assert starting_keys("Observation.extension('urn:x').value", "Observation", MODEL) == {
+        "extension",
+        "_extension",
+    }
+
+
+def test_no_starting_properties_when_a_branch_gives_something_from_nothing() -> None:
+    assert starting_keys("Observation.code.exists()", "Observation", MODEL) is None
+    assert starting_keys("Observation.code | %resource.id", "Observation", MODEL) is None
+    assert starting_keys("Observation.code.count()", "Observation", MODEL) is None
 
 
 def test_the_spec_examples_get_exactly_the_rows_of_the_whole_expressions() -> None:

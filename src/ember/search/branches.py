@@ -43,6 +43,33 @@ def for_type(expression: str, resource_type: str, model: Model) -> str | None:
     return " | ".join(kept) or None
 
 
+def starting_keys(expression: str, resource_type: str, model: Model) -> frozenset[str] | None:
+    """The JSON properties of a `resource_type` resource that every branch of the
+    expression starts from (`Observation.code.coding` starts from `code`): a resource
+    with none of them gives nothing, so it need not be evaluated. None when some branch
+    may give something from elsewhere."""
+    try:
+        tree = parse(expression)
+    except FHIRPathSyntaxError:
+        return None
+    elements = model.type(resource_type).elements
+    keys: set[str] = set()
+    for branch in _branches(tree):
+        name = _first_element(branch, resource_type, model)
+        element = elements.get(name) if name is not None else None
+        if element is None:
+            return None
+        for json_name in element.json_names():
+            keys.update((json_name, "_" + json_name))  # `_name`: a primitive's extensions
+    return frozenset(keys)
+
+
+def _branches(node: Expr) -> list[Expr]:
+    if isinstance(node, Binary) and node.operator == "|":
+        return [*_branches(node.left), *_branches(node.right)]
+    return [node]
+
+
 def _can_match(branch: Expr, resource_type: str, model: Model) -> bool:
     """False only where the branch surely yields nothing on `resource_type`: it starts
     from a type name that type does not derive from (the compiled expression keeps only
@@ -69,7 +96,32 @@ _EMPTY_IN_EMPTY_OUT = frozenset(
 def _leading_name(node: Expr) -> str | None:
     """The identifier a path of empty-preserving steps starts from; None when the
     branch is anything else (a function of nothing, a variable, an operator...)."""
+    path = _path(node)
+    return path[0].name if path else None
+
+
+def _first_element(node: Expr, resource_type: str, model: Model) -> str | None:
+    """The element of the resource a path of empty-preserving steps starts from:
+    `name` in `name.given` or in `Patient.name.given`; None if unknown."""
+    path = _path(node)
+    if not path:
+        return None
+    if not _names_type(path[0].name, model):
+        return path[0].name
+    if not model.is_subtype(resource_type, path[0].name) or len(path) < 2:
+        return None
+    step = path[1]
+    if isinstance(step, Member) or (isinstance(step, Call) and step.name == "extension"):
+        return step.name
+    return None
+
+
+def _path(node: Expr) -> list[Expr]:
+    """The steps of a path made only of empty-preserving steps, first step first (an
+    identifier on the focus); empty when the expression is anything else."""
+    steps: list[Expr] = []
     while True:
+        steps.append(node)
         if (isinstance(node, TypeOperation) and node.operator == "as") or (
             isinstance(node, Call) and node.name in _EMPTY_IN_EMPTY_OUT and node.target
         ):
@@ -78,7 +130,7 @@ def _leading_name(node: Expr) -> str | None:
             node = node.target
         elif isinstance(node, Member):
             if node.target is None:
-                return node.name
+                return steps[::-1]
             node = node.target
         else:
-            return None
+            return []

@@ -36,6 +36,9 @@ class Extractor:
     param: SearchParameter
     expression: fhirpath.Expression
     fallback: fhirpath.Expression | None  # with ofType for as, when the first one fails
+    # the resource properties the expression starts from (None: unknown); a resource
+    # with none of them has no values for it, so it is not evaluated
+    keys: frozenset[str] | None = None
 
     def evaluate(self, resource: dict[str, Any]) -> list[Any]:
         try:
@@ -57,7 +60,9 @@ def _with_of_type(expression: str) -> str | None:
     return rewritten if rewritten != expression else None
 
 
-def compile_extractor(param: SearchParameter, expression: str) -> Extractor | None:
+def compile_extractor(
+    param: SearchParameter, expression: str, keys: frozenset[str] | None = None
+) -> Extractor | None:
     """The extractor evaluating `expression` for `param` (None if it does not compile)."""
     try:
         compiled = fhirpath.compile(expression)
@@ -66,7 +71,7 @@ def compile_extractor(param: SearchParameter, expression: str) -> Extractor | No
     except fhirpath.FHIRPathError as exc:
         log.warning("search parameter %s is not indexed: %s", param.url, exc)
         return None
-    return Extractor(param, compiled, fallback)
+    return Extractor(param, compiled, fallback, keys)
 
 
 def indexed(param: SearchParameter) -> bool:
@@ -88,13 +93,17 @@ def indexed_parameters(resource_type: str) -> list[SearchParameter]:
 @cache
 def extractors(resource_type: str) -> tuple[Extractor, ...]:
     """How they are extracted, compiled once per type: each parameter evaluates only
-    the union branches that can match this type (ember.search.branches)."""
+    the union branches that can match this type, and only on resources that have an
+    element they start from (ember.search.branches)."""
     model = get_model()
     found = []
     for param in indexed_parameters(resource_type):
         assert param.expression is not None
         own = branches.for_type(param.expression, resource_type, model)
-        extractor = compile_extractor(param, own) if own is not None else None
+        if own is None:
+            continue
+        keys = branches.starting_keys(own, resource_type, model)
+        extractor = compile_extractor(param, own, keys)
         if extractor is not None:
             found.append(extractor)
     return tuple(found)
@@ -128,6 +137,8 @@ def rows_of(resource: dict[str, Any], using: Iterable[Extractor]) -> IndexRows:
     rows: dict[str, list[tuple[Any, ...]]] = {field: [] for field, _ in _ROWS.values()}
     rows["token_texts"] = []
     for extractor in using:
+        if extractor.keys is not None and extractor.keys.isdisjoint(resource):
+            continue
         code, kind = extractor.param.code, extractor.param.type
         field, convert = _ROWS[kind]
         try:
