@@ -21,6 +21,7 @@ from ember.engine.errors import (
     precondition_failed,
     unprocessable,
 )
+from ember.engine.profiles import StoredProfiles
 from ember.engine.resources import with_server_meta
 from ember.engine.versioning import etag, now_micros, parse_etag
 from ember.fhir.formats import json as fhir_json
@@ -66,6 +67,7 @@ class WriteResult:
     stored: StoredVersion  # the version written (or found, for a conditional create)
     created: bool  # 201 rather than 200
     changed: bool = True  # False when nothing was written (create matched, delete of nothing)
+    issues: tuple[Issue, ...] = ()  # rule issues that did not stop the write
 
     @property
     def status(self) -> int:
@@ -78,6 +80,7 @@ class Prepared:
 
     resource: dict[str, Any]
     index: IndexRows
+    issues: tuple[Issue, ...] = ()  # rule issues that did not stop the write
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,7 @@ class Engine:
         self.store = store
         self.settings = settings
         self.model = get_model(settings.fhir_version)
+        self.profiles = StoredProfiles(self)
         # index rebuilds left unfinished (or due after a schema upgrade) carry on
         reindex.run_in_background(store)
 
@@ -124,20 +128,27 @@ class Engine:
         issues = validate_resource(resource, self.model, max_depth=self.settings.max_depth)
         if any(i.severity in ("error", "fatal") for i in issues):
             raise FhirError(400, issues)
-        if self.settings.validation != "off":
-            # invariants and bindings; only their errors count: warnings never block
-            errors = [i for i in check_rules(resource, self.model) if i.severity == "error"]
-            if errors and self.settings.validation == "reject":
-                raise FhirError(400, errors)
-            for issue in errors:  # "warn": stored anyway, noted in the log
-                log.warning("%s: %s at %s", type_, issue.diagnostics, issue.expression)
+        kept = self._check_rules(type_, resource) if self.settings.validation != "off" else []
         if is_subsetted(resource):
             raise unprocessable(
                 "The resource carries the SUBSETTED tag: it is an incomplete copy and cannot "
                 "be stored (change.html)",
                 f"{type_}.meta.tag",
             )
-        return Prepared(resource, index_rows(resource) if index else IndexRows())
+        return Prepared(resource, index_rows(resource) if index else IndexRows(), tuple(kept))
+
+    def _check_rules(self, type_: str, resource: dict[str, Any]) -> list[Issue]:
+        """Invariants, bindings and claimed profiles: their errors refuse the write in
+        "reject" mode; what did not stop it is returned (for Prefer: return=OperationOutcome)
+        and logged at debug, by rule and location only (no values: they may be PHI)."""
+        issues = check_rules(resource, self.model, self.profiles.lookup())
+        if self.settings.validation == "reject":
+            errors = [i for i in issues if i.severity in ("error", "fatal")]
+            if errors:
+                raise FhirError(400, errors)
+        for issue in issues:
+            log.debug("%s %s %s at %s", type_, issue.severity, issue.code, issue.expression)
+        return issues
 
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
@@ -179,7 +190,9 @@ class Engine:
             StoredVersion(type_, id_, version, timestamp, method, fhir_json.dumps(resource)),
             prepared.index,
         )
-        return WriteResult(stored, created=state is None or state.deleted)
+        return WriteResult(
+            stored, created=state is None or state.deleted, issues=prepared.issues
+        )
 
     def _check_if_match(self, state: CurrentState | None, if_match: str | None, what: str) -> None:
         if if_match is None:
