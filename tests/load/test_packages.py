@@ -19,9 +19,7 @@ from ember.store import open_store
 from tests.profiling import element, profile
 
 PROFILE_URL = "http://example.org/ig/StructureDefinition/named-patient"
-PROFILE = profile(
-    "named-patient", PROFILE_URL, "Patient", [element("Patient.name", min=1)]
-)
+PROFILE = profile("named-patient", PROFILE_URL, "Patient", [element("Patient.name", min=1)])
 CODE_SYSTEM = {
     "resourceType": "CodeSystem",
     "id": "colours",
