@@ -130,9 +130,9 @@ def test_processes_sharing_a_database_see_each_others_profiles(settings: Setting
     first, second = open_store(settings.database_url), open_store(settings.database_url)
     try:
         reader, writer = Engine(first, settings), Engine(second, settings)
-        assert reader.profiles.lookup()(PROFILE_URL) is None  # a cached miss
+        assert reader.definitions.resolver()(PROFILE_URL) is None  # a cached miss
         writer.update("StructureDefinition", "lab-observation", PROFILE)
-        found = reader.profiles.lookup()(PROFILE_URL)
+        found = reader.definitions.resolver()(PROFILE_URL)
         assert found is not None and found["url"] == PROFILE_URL
         snapshot = [e["id"] for e in found["snapshot"]["element"]]
         assert snapshot[0] == "Observation" and "Observation.subject" in snapshot

@@ -19,11 +19,23 @@ from ember.store import open_store
 from tests.profiling import element, profile
 
 PROFILE_URL = "http://example.org/ig/StructureDefinition/named-patient"
-PROFILE = profile("named-patient", PROFILE_URL, "Patient", [element("Patient.name", min=1)])
+COLOURS = "http://example.org/ig/CodeSystem/colours"
+PROFILE = profile(
+    "named-patient",
+    PROFILE_URL,
+    "Patient",
+    [
+        element("Patient.name", min=1),
+        element(
+            "Patient.maritalStatus",
+            binding={"strength": "required", "valueSet": "http://example.org/ig/ValueSet/colours"},
+        ),
+    ],
+)
 CODE_SYSTEM = {
     "resourceType": "CodeSystem",
     "id": "colours",
-    "url": "http://example.org/ig/CodeSystem/colours",
+    "url": COLOURS,
     "status": "active",
     "content": "complete",
     "concept": [{"code": "red"}],
@@ -33,7 +45,7 @@ VALUE_SET = {
     "id": "colours",
     "url": "http://example.org/ig/ValueSet/colours",
     "status": "active",
-    "compose": {"include": [{"system": "http://example.org/ig/CodeSystem/colours"}]},
+    "compose": {"include": [{"system": COLOURS}]},
 }
 
 
@@ -73,7 +85,21 @@ def test_a_package_loads_its_resources_which_then_validate(
         with pytest.raises(FhirError) as refused:
             engine.create("Patient", claims)
         assert "Patient.name: minimum required = 1" in str(refused.value.issues[0].diagnostics)
-        assert engine.create("Patient", {**claims, "name": [{"family": "Ng"}]}).created
+        named = {**claims, "name": [{"family": "Ng"}]}
+        assert engine.create("Patient", named).created
+
+        def marital(code: str) -> dict[str, Any]:
+            return {**named, "maritalStatus": {"coding": [{"system": COLOURS, "code": code}]}}
+
+        assert engine.create("Patient", marital("red")).created
+        with pytest.raises(FhirError) as refused:
+            engine.create("Patient", marital("blue"))
+        assert f"'{COLOURS}#blue' is not in the value set" in str(
+            refused.value.issues[0].diagnostics
+        )
+        more = {**CODE_SYSTEM, "concept": [{"code": "red"}, {"code": "blue"}]}
+        engine.update("CodeSystem", "colours", more)  # the terminology follows at once
+        assert engine.create("Patient", marital("blue")).created
     finally:
         store.close()
 

@@ -21,7 +21,7 @@ from ember.engine.errors import (
     precondition_failed,
     unprocessable,
 )
-from ember.engine.profiles import StoredProfiles
+from ember.engine.profiles import StoredDefinitions
 from ember.engine.resources import with_server_meta
 from ember.engine.versioning import etag, now_micros, parse_etag
 from ember.fhir.formats import json as fhir_json
@@ -102,7 +102,7 @@ class Engine:
         self.store = store
         self.settings = settings
         self.model = get_model(settings.fhir_version)
-        self.profiles = StoredProfiles(self)
+        self.definitions = StoredDefinitions(self)
         # index rebuilds left unfinished (or due after a schema upgrade) carry on
         reindex.run_in_background(store)
 
@@ -141,7 +141,8 @@ class Engine:
         """Invariants, bindings and claimed profiles: their errors refuse the write in
         "reject" mode; what did not stop it is returned (for Prefer: return=OperationOutcome)
         and logged at debug, by rule and location only (no values: they may be PHI)."""
-        issues = check_rules(resource, self.model, self.profiles.lookup())
+        resolver = self.definitions.resolver()
+        issues = check_rules(resource, self.model, resolver, resolver.terminology)
         if self.settings.validation == "reject":
             errors = [i for i in issues if i.severity in ("error", "fatal")]
             if errors:

@@ -1,85 +1,112 @@
-"""The StructureDefinitions validation resolves by canonical URL (`url` or `url|version`):
-the ones shipped with the definitions first, then the ones stored through the API or
-loaded from an IG package (profiles and extension definitions).
+"""The definitions validation resolves by canonical URL (`url` or `url|version`): the
+StructureDefinitions (profiles, extensions) and the ValueSets and CodeSystems (their
+bindings) shipped with Ember first, then the ones stored through the API or loaded from
+an IG package.
 
 Each process caches what it found, misses included. Several worker processes share one
-database, so the cache is checked against a stamp of the stored StructureDefinitions
-(their count and latest lastUpdated, one indexed query) once per validation that needs
-a definition the server does not ship; any write of one, in any process, changes it.
-A definition found without a snapshot gets one generated from its base.
+database, so the caches are checked against a stamp of the stored resources of those
+types (their count and latest lastUpdated, one indexed query per type), once per
+validation that needs something Ember does not ship; any write of one, in any process,
+changes the stamp. A StructureDefinition found without a snapshot gets one generated.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.validation.snapshots import with_snapshot
+from ember.fhir.validation.terminology import Terminology
 
 if TYPE_CHECKING:
     from ember.engine.interactions import Engine
 
-Lookup = Callable[[str], dict[str, Any] | None]
-_TYPE = "StructureDefinition"
+_PROFILES = ("StructureDefinition",)
+_TERMINOLOGY = ("ValueSet", "CodeSystem")
 _CANDIDATES = 50  # stored versions of one canonical URL considered
+Stamp = tuple[tuple[int, int], ...]
 
 
-class StoredProfiles:
+class StoredDefinitions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.shipped = engine.model.structure_definitions
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._profiles_stamp: Stamp | None = None
         self._found: dict[str, dict[str, Any] | None] = {}
+        self._terminology_stamp: Stamp | None = None
+        self._terminology: Terminology | None = None
 
-    def lookup(self) -> Lookup:
-        """A resolver for one validation: the stamp is checked on its first stored look-up."""
-        checked = False
+    def resolver(self) -> Resolver:
+        """What one validation uses: each stamp is checked on first need only."""
+        return Resolver(self)
 
-        def find(canonical: str) -> dict[str, Any] | None:
-            nonlocal checked
-            if not checked and canonical.split("|", 1)[0] not in self.shipped:
-                self._refresh()
-                checked = True
-            return self._find(canonical)
-
-        return find
-
-    def _refresh(self) -> None:
+    def _stamp(self, types: tuple[str, ...]) -> Stamp:
         with self.engine.store.reading() as reader:
-            stamp = reader.type_stamp(_TYPE)
-        with self._lock:
-            if stamp != self._stamp:
-                self._found = {}
-                self._stamp = stamp
+            return tuple(reader.type_stamp(type_) for type_ in types)
 
-    def _find(self, canonical: str) -> dict[str, Any] | None:
+    def refresh_profiles(self) -> None:
+        stamp = self._stamp(_PROFILES)
+        with self._lock:
+            if stamp != self._profiles_stamp:
+                self._found = {}
+                self._profiles_stamp = stamp
+
+    def terminology(self) -> Terminology:
+        stamp = self._stamp(_TERMINOLOGY)
+        with self._lock:
+            if self._terminology is None or stamp != self._terminology_stamp:
+                self._terminology = Terminology(self.engine.model.version, self._latest)
+                self._terminology_stamp = stamp
+            return self._terminology
+
+    def profile(self, canonical: str) -> dict[str, Any] | None:
         url = canonical.split("|", 1)[0]
         if url in self.shipped:
             return self.shipped[url]
         found = self._found
         if canonical not in found:
             found[canonical] = None  # a definition deriving from itself ends here
-            found[canonical] = self._search(canonical)
+            definition = self._latest("StructureDefinition", canonical)
+            found[canonical] = definition and with_snapshot(definition, self.profile)
         return found[canonical]
 
-    def _search(self, canonical: str) -> dict[str, Any] | None:
+    def _latest(self, type_: str, canonical: str) -> dict[str, Any] | None:
+        """The stored resource with this canonical URL (and version, if given); without
+        a version, the one written last."""
         url, _, version = canonical.partition("|")
-        stored, _ = self.engine.search(_TYPE, [("url", url)], False, _CANDIDATES)
+        stored, _ = self.engine.search(type_, [("url", url)], False, _CANDIDATES)
         matching = [
-            definition
-            for definition in (fhir_json.parse(s.content) for s in stored if s.content)
-            if definition.get("url") == url
-            and (not version or definition.get("version") == version)
+            resource
+            for resource in (fhir_json.parse(s.content) for s in stored if s.content)
+            if resource.get("url") == url and (not version or resource.get("version") == version)
         ]
-        if not matching:
-            return None
-        # without a version asked for, the latest one written
-        return with_snapshot(max(matching, key=_last_updated), self._find)
+        return max(matching, key=_last_updated) if matching else None
 
 
-def _last_updated(definition: dict[str, Any]) -> str:
-    meta = definition.get("meta")
+class Resolver:
+    """The definitions of one validation."""
+
+    def __init__(self, definitions: StoredDefinitions) -> None:
+        self._definitions = definitions
+        self._profiles_checked = False
+        self._terminology: Terminology | None = None
+
+    def __call__(self, canonical: str) -> dict[str, Any] | None:
+        """A StructureDefinition by canonical URL."""
+        definitions = self._definitions
+        if not self._profiles_checked and canonical.split("|", 1)[0] not in definitions.shipped:
+            definitions.refresh_profiles()
+            self._profiles_checked = True
+        return definitions.profile(canonical)
+
+    def terminology(self) -> Terminology:
+        if self._terminology is None:
+            self._terminology = self._definitions.terminology()
+        return self._terminology
+
+
+def _last_updated(resource: dict[str, Any]) -> str:
+    meta = resource.get("meta")
     return str(meta.get("lastUpdated", "")) if isinstance(meta, dict) else ""

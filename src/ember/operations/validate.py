@@ -39,12 +39,14 @@ def run(engine: Engine, invocation: Invocation) -> dict[str, Any]:
     issues = _write_issues(resource, type_, id_, mode)
     if not issues:
         profile = invocation.value("profile")
+        resolver = engine.definitions.resolver()
         issues = validate(
             resource,
             engine.model,
             max_depth=engine.settings.max_depth,
             profiles=[profile] if profile else [],
-            lookup=engine.profiles.lookup(),
+            lookup=resolver,
+            terminology=resolver.terminology,
         )
     return operation_outcome(issues or [ALL_OK])
 

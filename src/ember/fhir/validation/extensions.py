@@ -70,8 +70,7 @@ def check_extensions(
     for (holder_path, url), count in uses.items():
         if url in limits and count > limits[url]:
             diagnostics = (
-                f"The extension {url} may be used at most {limits[url]} times here, "
-                f"found {count}"
+                f"The extension {url} may be used at most {limits[url]} times here, found {count}"
             )
             issues.append(Issue("error", "structure", diagnostics, holder_path))
     return issues

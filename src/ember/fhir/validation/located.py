@@ -55,6 +55,13 @@ def _resource_type(value: Any) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+def type_codes(element: dict[str, Any] | None) -> frozenset[str]:
+    """The type codes an element definition allows."""
+    return frozenset(
+        t["code"] for t in (element or {}).get("type", ()) if isinstance(t, dict) and "code" in t
+    )
+
+
 def fixed_or_pattern(element: dict[str, Any]) -> tuple[str, Any] | None:
     for key, value in element.items():
         if key.startswith("fixed"):

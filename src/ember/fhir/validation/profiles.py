@@ -23,10 +23,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from ember.fhir.issues import Issue, has_errors
-from ember.fhir.validation.located import Located, children, fixed_or_pattern, matches
+from ember.fhir.validation.bindings import check_binding
+from ember.fhir.validation.located import (
+    Located,
+    children,
+    fixed_or_pattern,
+    matches,
+    type_codes,
+)
 from ember.fhir.validation.slicing import Matcher, SlicingRules, slice_matcher
+from ember.fhir.validation.terminology import Terminology
 
 Lookup = Callable[[str], dict[str, Any] | None]
+# The terminology a profile's bindings are checked with, asked for only when needed
+TerminologySource = Callable[[], Terminology]
 _MAX_CHAIN = 16  # profiles derived from profiles, at most this deep
 
 
@@ -37,9 +47,11 @@ def check_profile(
     *,
     type_name: str | None = None,
     path: str | None = None,
+    terminology: TerminologySource | None = None,
 ) -> list[Issue]:
     """The issues of a resource (or of a `type_name` value at `path`, such as an
-    extension) against the profile `url` and the profiles it derives from."""
+    extension) against the profile `url` and the profiles it derives from (their
+    bindings only with a `terminology`)."""
     issues: list[Issue] = []
     type_name = type_name or value.get("resourceType", "")
     definition = lookup(url)
@@ -48,7 +60,7 @@ def check_profile(
     for _ in range(_MAX_CHAIN):
         if definition is None or definition.get("derivation") != "constraint":
             break
-        _profile(definition).check(value, type_name, path or type_name, lookup, issues)
+        _profile(definition).check(value, type_name, path or type_name, lookup, terminology, issues)
         definition = lookup(definition.get("baseDefinition", ""))
     return issues
 
@@ -85,7 +97,18 @@ def _has_rule(element: dict[str, Any]) -> bool:
         or element.get("max", "*") != "*"
         or fixed_or_pattern(element) is not None
         or (element.get("path", "").endswith("[x]") and "type" in element)
+        or _binding_of(element) is not None
     )
+
+
+def _binding_of(element: dict[str, Any]) -> tuple[str, str] | None:
+    binding = element.get("binding")
+    if not isinstance(binding, dict):
+        return None
+    strength, value_set = binding.get("strength"), binding.get("valueSet")
+    if strength in ("required", "extensible") and isinstance(value_set, str):
+        return strength, value_set
+    return None
 
 
 class _Profile:
@@ -98,7 +121,8 @@ class _Profile:
         # the differential is what this profile adds; the snapshot also holds what it
         # inherits, such as the slicing of extensions by url
         elements = differential or snapshot
-        self.by_id = {e["id"]: e for e in [*snapshot, *differential] if "id" in e}
+        # the snapshot (complete, or generated with the differential merged in) wins
+        self.by_id = {e["id"]: e for e in [*differential, *snapshot] if "id" in e}
         root = elements[0]["id"] if elements and "id" in elements[0] else ""
         named = [e for e in elements[1:] if "id" in e and "." in e["id"]]
         self.rules = [_Rule.of(element, root) for element in named if _has_rule(element)]
@@ -112,7 +136,13 @@ class _Profile:
         self._matchers: dict[str, Matcher | None] = {}  # by slice id
 
     def check(
-        self, value: dict[str, Any], root: str, path: str, lookup: Lookup, issues: list[Issue]
+        self,
+        value: dict[str, Any],
+        root: str,
+        path: str,
+        lookup: Lookup,
+        terminology: TerminologySource | None,
+        issues: list[Issue],
     ) -> None:
         selected: dict[str, list[Located] | None] = {}  # parents by id prefix, this run
 
@@ -128,6 +158,8 @@ class _Profile:
                 found = self._select([parent], rule.parent_id, rule.last_step, lookup)
                 if found is not None:
                     self._element(rule, parent.path, found, issues)
+                    if rule.binding is not None and terminology is not None:
+                        self._binding(rule, found, terminology, issues)
         for rule, slicing in self.slicings:
             for parent in parents_of(rule):
                 slicing.check(children(parent, rule.last_step[0]), lookup, source, issues)
@@ -153,6 +185,32 @@ class _Profile:
                 nodes = [node for node in nodes if matcher(node, lookup)]
             prefix = f"{prefix}.{step}"
         return nodes
+
+    def _binding(
+        self,
+        rule: _Rule,
+        found: list[Located],
+        terminology: TerminologySource,
+        issues: list[Issue],
+    ) -> None:
+        assert rule.binding is not None
+        strength, value_set = rule.binding
+        types = type_codes(self.by_id.get(rule.id))
+        only_type = next(iter(types)) if len(types) == 1 else None
+        for child in found:
+            type_name = child.type_name or only_type
+            if type_name is not None:
+                bound = f"{rule.id} in {self.url}"
+                check_binding(
+                    terminology(),
+                    strength,
+                    value_set,
+                    bound,
+                    type_name,
+                    child.value,
+                    child.path,
+                    issues,
+                )
 
     def _element(
         self, rule: _Rule, parent_path: str, children: list[Located], issues: list[Issue]
@@ -200,6 +258,7 @@ class _Rule:
     expected: tuple[str, Any] | None  # ("fixed" | "pattern", value)
     is_slice: bool
     types: frozenset[str]  # the types a choice element allows, if narrowed (else empty)
+    binding: tuple[str, str] | None  # (strength, value set) the profile binds it to
 
     @classmethod
     def of(cls, element: dict[str, Any], root: str) -> _Rule:
@@ -215,9 +274,6 @@ class _Rule:
             max=None if maximum == "*" else int(maximum),
             expected=fixed_or_pattern(element),
             is_slice="sliceName" in element,
-            types=frozenset(
-                t["code"]
-                for t in element.get("type", ())
-                if element.get("path", "").endswith("[x]") and isinstance(t, dict) and "code" in t
-            ),
+            binding=_binding_of(element),
+            types=type_codes(element) if element.get("path", "").endswith("[x]") else frozenset(),
         )

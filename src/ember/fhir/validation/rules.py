@@ -19,8 +19,8 @@ from ember.fhir.issues import Issue, Severity
 from ember.fhir.model import Model, get_model
 from ember.fhir.validation.bindings import BindingChecker
 from ember.fhir.validation.invariants import Invariants
-from ember.fhir.validation.profiles import check_profile
-from ember.fhir.validation.terminology import terminology_for
+from ember.fhir.validation.profiles import TerminologySource, check_profile
+from ember.fhir.validation.terminology import Terminology, terminology_for
 from ember.fhir.validation.walk import instances
 
 # A StructureDefinition by canonical URL (`url` or `url|version`), if known
@@ -35,7 +35,12 @@ class RuleChecker:
         self.invariants = Invariants(model)
         self.bindings = BindingChecker(terminology_for(model.version))
 
-    def check(self, resource: dict[str, Any], lookup: ProfileLookup | None = None) -> list[Issue]:
+    def check(
+        self,
+        resource: dict[str, Any],
+        lookup: ProfileLookup | None = None,
+        terminology: TerminologySource | None = None,
+    ) -> list[Issue]:
         issues: list[Issue] = []
         for instance in instances(resource, self.model):
             self.invariants.check(instance, issues)
@@ -44,8 +49,13 @@ class RuleChecker:
         claimed = meta.get("profile") if isinstance(meta, dict) else None
         for index, url in enumerate(claimed if isinstance(claimed, list) else ()):
             where = f"{resource['resourceType']}.meta.profile[{index}]"
-            issues += profile_issues(resource, url, lookup or self.shipped, "warning", where)
+            find = lookup or self.shipped
+            terms = terminology or self.shipped_terminology
+            issues += profile_issues(resource, url, find, "warning", where, terms)
         return issues
+
+    def shipped_terminology(self) -> Terminology:
+        return self.bindings.terminology
 
     def shipped(self, url: str) -> dict[str, Any] | None:
         return self.model.structure_definitions.get(url.split("|", 1)[0])
@@ -57,13 +67,17 @@ def rules_for(model: Model) -> RuleChecker:
 
 
 def check_rules(
-    resource: Any, model: Model | None = None, lookup: ProfileLookup | None = None
+    resource: Any,
+    model: Model | None = None,
+    lookup: ProfileLookup | None = None,
+    terminology: TerminologySource | None = None,
 ) -> list[Issue]:
     """The invariant, binding and claimed-profile issues of a structurally valid resource
-    (profiles found by `lookup`, else among the shipped ones)."""
+    (profiles found by `lookup`, else among the shipped ones; their bindings checked
+    with `terminology`, else the shipped one)."""
     if not isinstance(resource, dict):
         return []
-    return rules_for(model or get_model("r4")).check(resource, lookup)
+    return rules_for(model or get_model("r4")).check(resource, lookup, terminology)
 
 
 def profile_issues(
@@ -72,6 +86,7 @@ def profile_issues(
     find: ProfileLookup,
     unknown_severity: Severity,
     where: str,
+    terminology: TerminologySource | None = None,
 ) -> list[Issue]:
     """The issues of a resource against profile `url`: unknown (at `unknown_severity`),
     for another type, or its content."""
@@ -85,4 +100,4 @@ def profile_issues(
             f"Profile '{url}' is for {definition.get('type')} resources, not {resource_type}"
         )
         return [Issue("error", "invalid", diagnostics, resource_type)]
-    return check_profile(resource, url, find)
+    return check_profile(resource, url, find, terminology=terminology)

@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ember.fhir.issues import Issue
-from ember.fhir.validation.located import Located, descend, fixed_or_pattern, matches
+from ember.fhir.validation.located import (
+    Located,
+    descend,
+    fixed_or_pattern,
+    matches,
+    type_codes,
+)
 
 Lookup = Callable[[str], dict[str, Any] | None]
 # Whether a value of a type conforms to a profile (found by the lookup)
@@ -64,14 +70,11 @@ def _implied_type_matcher(by_id: ElementsById, base_id: str, slice_name: str) ->
     stem = base_id.rsplit(".", 1)[-1].removesuffix("[x]")
     if not base_id.endswith("[x]") or not slice_name.startswith(stem):
         return None
-    types = _type_codes(by_id.get(f"{base_id}:{slice_name}"))
+    types = type_codes(by_id.get(f"{base_id}:{slice_name}"))
     named = slice_name[len(stem) :]
-    wanted = types or frozenset({named, named[:1].lower() + named[1:]})
+    # the slice's own type, else the type its name says (a copy of the choice has all)
+    wanted = types if len(types) == 1 else frozenset({named, named[:1].lower() + named[1:]})
     return lambda node, lookup: node.type_name in wanted
-
-
-def _type_codes(element: dict[str, Any] | None) -> frozenset[str]:
-    return frozenset(t.get("code") for t in (element or {}).get("type", ()) if isinstance(t, dict))
 
 
 def _test(
@@ -94,7 +97,7 @@ def _test(
             return lambda node, lookup: not descend([node], steps)
         return None
     if kind == "type":
-        types = _type_codes(element)
+        types = type_codes(element)
         if not types:
             return None
         return lambda node, lookup: any(

@@ -11,6 +11,7 @@ from ember.fhir.issues import Issue, has_errors
 from ember.fhir.model import Model, get_model
 from ember.fhir.validation.datatypes import check_datatypes
 from ember.fhir.validation.extensions import check_extensions
+from ember.fhir.validation.profiles import TerminologySource
 from ember.fhir.validation.references import check_references
 from ember.fhir.validation.rules import ProfileLookup, profile_issues, rules_for
 from ember.fhir.validation.structure import validate_resource
@@ -24,6 +25,7 @@ def validate(
     max_depth: int = 64,
     profiles: Iterable[str] = (),
     lookup: ProfileLookup | None = None,
+    terminology: TerminologySource | None = None,
 ) -> list[Issue]:
     """Every issue of `resource`: `profiles` are asked for explicitly (unknown ones are
     errors), `meta.profile` claims are checked when known (unknown ones are warnings)."""
@@ -33,12 +35,15 @@ def validate(
         return issues  # the rules assume the shapes the structure prescribes
     rules = rules_for(model)
     find = lookup or rules.shipped
-    issues += rules.check(resource, find)  # with the profiles it claims
+    terminology = terminology or rules.shipped_terminology
+    issues += rules.check(resource, find, terminology)  # with the profiles it claims
     issues += check_extensions(resource, model, find)
     issues += check_references(resource, model)
     issues += check_datatypes(resource, model, terminology_for(model.version))
     claimed = resource.get("meta", {}).get("profile", [])
     for url in profiles:
         if url not in claimed or find(url) is None:
-            issues += profile_issues(resource, url, find, "error", "the profile parameter")
+            issues += profile_issues(
+                resource, url, find, "error", "the profile parameter", terminology
+            )
     return issues
