@@ -124,6 +124,17 @@ def test_warn_mode_stores_and_returns_the_issues_on_request(settings: Settings) 
         issues = _issues(response)
         assert issues[0] == ("information", "informational")
         assert ("error", "structure") in issues and ("warning", "invariant") in issues  # dom-6
+        batch = {
+            "resourceType": "Bundle",
+            "type": "batch",
+            "entry": [{"resource": bad, "request": {"method": "POST", "url": "Observation"}}],
+        }
+        response = client.post("/fhir", json=batch, headers=headers)
+        [entry] = response.json()["entry"]
+        assert entry["response"]["status"].startswith("201")
+        outcome = entry["response"]["outcome"]["issue"]
+        assert outcome[0]["severity"] == "information"
+        assert ("error", "structure") in [(i["severity"], i["code"]) for i in outcome]
 
 
 def test_processes_sharing_a_database_see_each_others_profiles(settings: Settings) -> None:

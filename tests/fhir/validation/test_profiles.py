@@ -7,7 +7,9 @@ from typing import Any
 from ember.fhir.model import get_model
 from ember.fhir.validation import check_rules
 from ember.fhir.validation.profiles import check_profile
+from ember.fhir.validation.snapshots import with_snapshot
 from ember.fhir.validation.validator import validate
+from tests import profiling as profiles
 
 DIV = '<div xmlns="http://www.w3.org/1999/xhtml"><p>Hi</p></div>'
 BODYTEMP = "http://hl7.org/fhir/StructureDefinition/bodytemp"
@@ -85,3 +87,45 @@ def test_a_profile_for_another_type_is_an_error() -> None:
     patient_profile = "http://hl7.org/fhir/StructureDefinition/familymemberhistory-genetic"
     issues = validate(temperature(), profiles=[patient_profile])
     assert [(i.severity, i.code) for i in issues] == [("error", "invalid")]
+
+
+def test_a_profile_binding_is_checked_once_even_when_it_repeats_the_base() -> None:
+    url = "http://example.org/StructureDefinition/status-bound"
+    bound = profiles.profile(
+        "status-bound",
+        url,
+        "Observation",
+        [
+            profiles.element(
+                "Observation.status",
+                binding={
+                    "strength": "required",
+                    "valueSet": "http://hl7.org/fhir/ValueSet/observation-status|4.0.1",
+                },
+            ),
+            profiles.element(
+                "Observation.interpretation",
+                binding={
+                    "strength": "required",
+                    "valueSet": "http://hl7.org/fhir/ValueSet/observation-status",
+                },
+            ),
+        ],
+    )
+
+    def find(canonical: str) -> dict[str, Any] | None:
+        return with_snapshot(bound, lookup) if canonical == url else lookup(canonical)
+
+    observation = {
+        **temperature(status="done", interpretation=[{"coding": [{"system": "x", "code": "y"}]}]),
+        "meta": {"profile": [url]},
+    }
+    found = [
+        (i.code, i.expression)
+        for i in check_rules(observation, None, find)
+        if i.severity == "error"
+    ]
+    assert found == [
+        ("code-invalid", "Observation.status"),
+        ("code-invalid", "Observation.interpretation[0]"),
+    ]

@@ -200,12 +200,13 @@ class _Profile:
         for child in found:
             type_name = child.type_name or only_type
             if type_name is not None:
-                bound = f"{rule.id} in {self.url}"
+                # named like the base binding's issue, so that a profile repeating
+                # it adds no second issue
                 check_binding(
                     terminology(),
                     strength,
                     value_set,
-                    bound,
+                    rule.id,
                     type_name,
                     child.value,
                     child.path,

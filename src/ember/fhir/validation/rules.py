@@ -52,7 +52,7 @@ class RuleChecker:
             find = lookup or self.shipped
             terms = terminology or self.shipped_terminology
             issues += profile_issues(resource, url, find, "warning", where, terms)
-        return issues
+        return list(dict.fromkeys(issues))  # profiles often repeat the base's rules
 
     def shipped_terminology(self) -> Terminology:
         return self.bindings.terminology
