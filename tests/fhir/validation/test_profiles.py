@@ -129,3 +129,41 @@ def test_a_profile_binding_is_checked_once_even_when_it_repeats_the_base() -> No
         ("code-invalid", "Observation.status"),
         ("code-invalid", "Observation.interpretation[0]"),
     ]
+
+
+def test_a_profiles_own_invariants_apply_where_declared() -> None:
+    url = "http://example.org/StructureDefinition/dated-observation"
+    rule = {"severity": "error", "human": "an effective time or an issued one"}
+    constrained = profiles.profile(
+        "dated-observation",
+        url,
+        "Observation",
+        [
+            profiles.element(
+                "Observation.component",
+                constraint=[
+                    {"key": "comp-1", **rule, "expression": "value.exists()"},
+                    {"key": "broken-1", **rule, "expression": "value.exists("},  # ignored
+                ],
+            )
+        ],
+    )
+    constrained["differential"]["element"][0]["constraint"] = [
+        {"key": "dated-1", **rule, "expression": "effective.exists() or issued.exists()"}
+    ]
+
+    def find(canonical: str) -> dict[str, Any] | None:
+        return with_snapshot(constrained, lookup) if canonical == url else lookup(canonical)
+
+    observation = {
+        **temperature(),
+        "meta": {"profile": [url]},
+        "component": [{"code": {"text": "a"}, "valueString": "x"}, {"code": {"text": "b"}}],
+    }
+    del observation["effectiveDateTime"]
+    found = [
+        (i.diagnostics.split(":")[1].strip(), i.expression)
+        for i in check_rules(observation, None, find)
+        if i.severity == "error"
+    ]
+    assert found == [("dated-1", "Observation"), ("comp-1", "Observation.component[1]")]

@@ -7,13 +7,16 @@ per parent instance, for
 - cardinality (min/max),
 - fixed[x] (equal) and pattern[x] (the instance contains the pattern),
 - the types a choice element is narrowed to (`value[x]` as Quantity only),
+- the profile's own invariants (constraints whose source is the profile, or none), on
+  the elements they are declared on, the root included, like the base's invariants,
+- its required and extensible bindings (with the terminology the caller gives),
 - slices (`coding:BodyTempCode`, slicing.py): the items that a slice's discriminators
   select count towards its cardinality, and the slice's own rules apply to them;
   closed, openAtEnd and ordered slicing.
 
-Not checked yet: the profile's own invariants and bindings, types narrowed on elements
-that are not choices, and discriminators through `resolve()`. `mustSupport` is not a rule
-for instances (profiling.html#mustsupport): it stays in the (generated) snapshot.
+Not checked yet: types narrowed on elements that are not choices, and discriminators
+through `resolve()`. `mustSupport` is not a rule for instances
+(profiling.html#mustsupport): it stays in the (generated) snapshot.
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ember.fhir.fhirpath import FHIRPathError
+from ember.fhir.fhirpath.nodes import Node
 from ember.fhir.issues import Issue, has_errors
+from ember.fhir.model import constraints_of
 from ember.fhir.validation.bindings import check_binding
+from ember.fhir.validation.invariants import Invariant, compiled, evaluate
 from ember.fhir.validation.located import (
     Located,
     children,
@@ -98,6 +105,7 @@ def _has_rule(element: dict[str, Any]) -> bool:
         or fixed_or_pattern(element) is not None
         or (element.get("path", "").endswith("[x]") and "type" in element)
         or _binding_of(element) is not None
+        or "constraint" in element
     )
 
 
@@ -134,6 +142,24 @@ class _Profile:
             and (rules := SlicingRules.of(self.by_id, element["id"], _conforms)) is not None
         ]
         self._matchers: dict[str, Matcher | None] = {}  # by slice id
+        self.root_id = root
+        self.invariants = {
+            element["id"]: found
+            for element in elements
+            if "id" in element and (found := self._own_invariants(element))
+        }
+
+    def _own_invariants(self, element: dict[str, Any]) -> tuple[Invariant, ...]:
+        """The constraints the profile adds to an element, compiled; one that does not
+        compile is left out (a stored profile may carry anything)."""
+        found: list[Invariant] = []
+        for constraint in constraints_of(element):
+            if constraint.source in (None, self.url):
+                try:
+                    found += compiled([constraint], "r4")
+                except FHIRPathError:
+                    continue
+        return tuple(found)
 
     def check(
         self,
@@ -153,13 +179,22 @@ class _Profile:
             return selected[rule.parent_key] or []  # None: a discriminator not evaluated
 
         source = f"(from {self.url})"
+        if self.root_id in self.invariants:
+            node = Node(value, root)  # the root element's id is the type's name
+            evaluate(self.invariants[self.root_id], node, value, path, issues)
         for rule in self.rules:
             for parent in parents_of(rule):
                 found = self._select([parent], rule.parent_id, rule.last_step, lookup)
-                if found is not None:
-                    self._element(rule, parent.path, found, issues)
-                    if rule.binding is not None and terminology is not None:
-                        self._binding(rule, found, terminology, issues)
+                if found is None:
+                    continue
+                self._element(rule, parent.path, found, issues)
+                if rule.binding is not None and terminology is not None:
+                    self._binding(rule, found, terminology, issues)
+                if rule.id in self.invariants:
+                    only_type = self._only_type(rule.id)
+                    for child in found:
+                        node = Node(child.value, child.type_name or only_type)
+                        evaluate(self.invariants[rule.id], node, value, child.path, issues)
         for rule, slicing in self.slicings:
             for parent in parents_of(rule):
                 slicing.check(children(parent, rule.last_step[0]), lookup, source, issues)
@@ -186,6 +221,16 @@ class _Profile:
             prefix = f"{prefix}.{step}"
         return nodes
 
+    def _only_type(self, element_id: str) -> str | None:
+        """The type of an element's values when it has one (backbone elements' types
+        are named by their path, as in the model)."""
+        element = self.by_id.get(element_id, {})
+        types = type_codes(element)
+        if len(types) != 1:
+            return None
+        only = next(iter(types))
+        return str(element.get("path", only)) if only in ("BackboneElement", "Element") else only
+
     def _binding(
         self,
         rule: _Rule,
@@ -195,8 +240,7 @@ class _Profile:
     ) -> None:
         assert rule.binding is not None
         strength, value_set = rule.binding
-        types = type_codes(self.by_id.get(rule.id))
-        only_type = next(iter(types)) if len(types) == 1 else None
+        only_type = self._only_type(rule.id)
         for child in found:
             type_name = child.type_name or only_type
             if type_name is not None:
