@@ -112,3 +112,25 @@ def test_a_definition_with_a_snapshot_or_an_unknown_base_is_kept() -> None:
     assert with_snapshot(shipped, SHIPPED.get) is shipped
     orphan = {**PROFILE, "baseDefinition": "http://example.org/unknown"}
     assert with_snapshot(orphan, SHIPPED.get) is orphan
+
+
+def test_elements_below_a_content_reference_are_found() -> None:
+    nested = {
+        **PROFILE,
+        "type": "Questionnaire",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Questionnaire",
+        "differential": {
+            "element": [
+                {"id": "Questionnaire", "path": "Questionnaire"},
+                {
+                    "id": "Questionnaire.item.item.text",
+                    "path": "Questionnaire.item.item.text",
+                    "min": 1,
+                },
+            ]
+        },
+    }
+    elements = _by_id(with_snapshot(nested, SHIPPED.get))
+    text = elements["Questionnaire.item.item.text"]
+    assert (text["min"], text["path"]) == (1, "Questionnaire.item.item.text")
+    assert "Questionnaire.item.item.linkId" in elements

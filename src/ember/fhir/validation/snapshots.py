@@ -6,6 +6,8 @@ Each differential element is merged into the base element with the same id; what
 base does not have yet is made first:
 - the children of a complex datatype (`Observation.code.coding`), copied from the type's
   own definition, re-rooted under the element;
+- the children of an element with a contentReference (`Questionnaire.item.item`),
+  copied from the element it names;
 - a slice (`Observation.category:vs`), a copy of the sliced element (without its slicing,
   minimum 0) placed after the sliced element's children and earlier slices, with copies
   of the sliced element's children;
@@ -132,19 +134,29 @@ class _Builder:
         return next((t for t in types if isinstance(t, str) and t.lower() == wanted), None)
 
     def _expand(self, index: int) -> None:
-        """Insert the children of an element's datatype below it."""
+        """Insert the children of an element below it: those of its datatype, or of the
+        element its contentReference names (`Questionnaire.item.item`)."""
         element = self.elements[index]
-        type_name = self._type_of(element)
-        typedef = self.lookup(_CORE + type_name) if type_name else None
-        type_elements = ((typedef or {}).get("snapshot") or {}).get("element") or []
+        reference = element.get("contentReference")
+        if isinstance(reference, str) and reference.startswith("#"):
+            root = reference[1:]
+            sources = [
+                e
+                for e in self.elements
+                if str(e.get("id", "")).startswith(root + ".") and ":" not in e["id"]
+            ]
+        else:
+            root = self._type_of(element) or ""
+            typedef = self.lookup(_CORE + root) if root else None
+            sources = (((typedef or {}).get("snapshot") or {}).get("element") or [])[1:]
         id_, path = element["id"], element.get("path", element["id"])
         children = [
             {
                 **copy.deepcopy(e),
-                "id": id_ + str(e["id"])[len(type_name or "") :],
-                "path": path + str(e["path"])[len(type_name or "") :],
+                "id": id_ + str(e["id"])[len(root) :],
+                "path": path + str(e["path"])[len(root) :],
             }
-            for e in type_elements[1:]
+            for e in sources
             if "id" in e and "path" in e
         ]
         self.elements[index + 1 : index + 1] = children
