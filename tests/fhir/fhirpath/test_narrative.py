@@ -18,7 +18,10 @@ OPEN = '<div xmlns="http://www.w3.org/1999/xhtml">'
         (OPEN + '<img src="a.png"/></div>', True),
         (OPEN + "&lt;script&gt;</div>", True),  # text, not an element
         (OPEN + "</div>", False),  # no content
-        (OPEN + "&nbsp;</div>", False),  # whitespace only
+        (OPEN + "&#160;</div>", False),  # whitespace only
+        (OPEN + "caf&#xE9; &amp; tea</div>", True),
+        (OPEN + "&reg; 2020</div>", False),  # an HTML entity, not XML
+        (OPEN + "fish & chips</div>", False),  # a bare ampersand
         ("<div>a</div>", False),  # not in the XHTML namespace
         ('<p xmlns="http://www.w3.org/1999/xhtml">a</p>', False),
         ("x" + OPEN + "a</div>", False),

@@ -33,6 +33,8 @@ _ATTRIBUTE = re.compile(r"""([^\s=/]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+))?"""
 # attributes worth reading closely: an event handler, a script URL, or an entity that
 # could spell one
 _SUSPICIOUS = re.compile(r"(?:^|[\s/'\"])on|javascript|&", re.IGNORECASE)
+# "&" that does not start one of XML's five entities or a character reference
+_NOT_XML_ENTITY = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
 _VOID = frozenset({"br", "hr", "img", "col"})
 # Narratives at least this long are remembered by digest: resources are often written
 # again with the same (generated) narrative
@@ -56,6 +58,8 @@ def html_checks(xhtml: str) -> bool:
 
 def check_narrative(xhtml: str) -> bool:
     """htmlChecks() without the cache."""
+    if _NOT_XML_ENTITY.search(xhtml):
+        return False  # XHTML is XML: no HTML entities (&nbsp;), no bare "&"
     depth = roots = 0
     has_content = False
     position = 0
