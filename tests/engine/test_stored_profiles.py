@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from starlette.testclient import TestClient
 
 from ember.api.app import create_app
@@ -150,3 +151,15 @@ def test_processes_sharing_a_database_see_each_others_profiles(settings: Setting
     finally:
         first.close()
         second.close()
+
+
+def test_a_patch_is_checked_against_the_claimed_stored_profile(client: TestClient) -> None:
+    client.put("/fhir/StructureDefinition/lab-observation", json=PROFILE)
+    created = client.post("/fhir/Observation", json=_observation()).json()
+    remove_subject = [{"op": "remove", "path": "/subject"}]
+    headers = {"Content-Type": "application/json-patch+json"}
+    response = client.patch(
+        f"/fhir/Observation/{created['id']}", content=orjson.dumps(remove_subject), headers=headers
+    )
+    assert response.status_code == 400, response.text
+    assert "Observation.subject: minimum required = 1" in response.text
