@@ -218,7 +218,9 @@ def test_searches_warn_until_the_rebuild_is_done(engines: tuple[Engine, Engine, 
     first, second, store = engines
     first.update("Patient", "old", _patient("old", "Bob"))
     first.update("SearchParameter", "nickname", NICKNAME)
-    # the other worker sees the parameter at once: new writes are indexed with it
+    # the other worker sees the parameter at once: in conditions, and new writes are
+    # indexed with it
+    assert second.criteria("Patient", "nickname=bob").criteria[0].code == "nickname"
     second.update("Patient", "new", _patient("new", "Bob"))
     found = second.search_page("Patient", [("nickname", "bob")], True, 10)
     assert [v.id for v in found.versions] == ["new"]

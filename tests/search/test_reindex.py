@@ -9,10 +9,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from ember.fhir.issues import Issue
 from ember.search import reindex
 from ember.search.criteria import parse
 from ember.search.query import find_ids
 from ember.store import Store, StoredVersion, open_store
+from ember.store.base import Reader
 from ember.store.schema import migrations
 
 
@@ -22,6 +24,10 @@ def _store_without_index(store: Store, count: int) -> None:
         version = StoredVersion("Patient", f"p{n}", 1, n, "PUT", orjson.dumps(patient))
         with store.writing() as writer:
             writer.write_version(None, version)  # as stored before the typed indexes
+
+
+def _warnings(reader: Reader, query: str) -> list[Issue]:
+    return reindex.warnings(reindex.pending(reader), parse("Patient", query, strict=True))
 
 
 def _found(store: Store, query: str) -> list[str]:
@@ -48,8 +54,8 @@ def test_a_job_rebuilds_in_batches_and_resumes(
     with store.writing() as writer:
         reindex.start(writer, ("family",))
     with store.reading() as reader:
-        assert reindex.warnings(reader, parse("Patient", "given=x", strict=True)) == []
-        (warning,) = reindex.warnings(reader, parse("Patient", "family=x", strict=True))
+        assert _warnings(reader, "given=x") == []
+        (warning,) = _warnings(reader, "family=x")
     assert warning.code == "incomplete" and "0 of 5" in (warning.diagnostics or "")
     monkeypatch.setattr(reindex, "BATCH", 2)
     with store.reading() as reader:
@@ -63,7 +69,7 @@ def test_a_job_rebuilds_in_batches_and_resumes(
         reindex.run(again)
         with again.reading() as reader:
             assert reindex.pending(reader) == []
-            assert reindex.warnings(reader, parse("Patient", "family=x", strict=True)) == []
+            assert _warnings(reader, "family=x") == []
     finally:
         again.close()
     assert _found(store, "family=fam3") == ["p3"]

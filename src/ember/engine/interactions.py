@@ -157,10 +157,14 @@ class Engine:
 
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
-        with self.store.reading() as reader:
-            self.search_parameters.sync(reader)
         try:
-            found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+            try:
+                found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+            except search_criteria.UnknownParameter:
+                # perhaps a SearchParameter another worker just stored: look once more
+                with self.store.reading() as reader:
+                    self.search_parameters.sync(reader)
+                found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
         if not found.criteria:
@@ -533,11 +537,12 @@ class Engine:
         self.check_type(type_)
         try:
             with self._reading(reader) as session:
-                self.search_parameters.sync(session)
+                generation, jobs = reindex.search_state(session)
+                self.search_parameters.refresh(session, generation)
                 found = search_criteria.parse(type_, query, strict=strict)
                 controls = parse_controls(type_, query)
                 total = count_matches(session, found) if controls.wants_total else None
-                warnings = reindex.warnings(session, found)
+                warnings = reindex.warnings(jobs, found)
                 if controls.explain:
                     plan = explain(
                         session, self.store.dialect, found, controls.sort, count, controls.page

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from ember.search.text import normalize
@@ -36,39 +36,43 @@ _TAG = re.compile(r"<[^>]*>")
 _BINARY_KEYS = ("data",)
 # Not text either, and the server sets them: the words of a resource must not depend on
 # whether they are taken from the body sent or from the version stored (a rebuild).
-_SERVER_KEYS = frozenset({"resourceType", "id", "versionId", "lastUpdated"})
+# The narrative is taken apart (and contained resources' narratives are left out).
+_SKIPPED_KEYS = frozenset({"resourceType", "id", "versionId", "lastUpdated", "div"})
 
 
 def words(text: str) -> list[str]:
     """The words of a text as both backends index and search them."""
-    found = (w for w in _WORD.findall(normalize(text)) if len(w) <= MAX_WORD)
-    return [w for _, w in zip(range(MAX_WORDS), found, strict=False)]
+    folded = text.lower() if text.isascii() else normalize(text)  # same, for ASCII
+    return [w for w in _WORD.findall(folded) if len(w) <= MAX_WORD][:MAX_WORDS]
 
 
 def _narrative_text(div: Any) -> str:
     return html.unescape(_TAG.sub(" ", div)) if isinstance(div, str) else ""
 
 
-def _strings(value: Any, key: str = "") -> Iterator[str]:
+def _strings(value: Any, key: str, found: list[str]) -> None:
+    """Collect the text of all elements but the narrative (taken apart) and binary data."""
     if isinstance(value, str):
-        if key == "div":
-            yield _narrative_text(value)
-        elif key not in _BINARY_KEYS and not key.endswith("Base64Binary"):
-            yield value
+        if key not in _BINARY_KEYS and not key.endswith("Base64Binary"):
+            found.append(value)
     elif isinstance(value, dict):
         for child_key, child in value.items():
-            if child_key not in _SERVER_KEYS:
-                yield from _strings(child, child_key)
+            if child_key not in _SKIPPED_KEYS:
+                _strings(child, child_key, found)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item, key)
+            _strings(item, key, found)
 
 
 def document(resource: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(narrative words, content words) of a resource."""
+    """(narrative words, content words) of a resource; the content starts with the
+    narrative's words (contained resources' narratives are left out)."""
     text = resource.get("text")
-    narrative = _narrative_text(text.get("div")) if isinstance(text, dict) else ""
-    return tuple(words(narrative)), tuple(words(" ".join(_strings(resource))))
+    narrative = words(_narrative_text(text.get("div"))) if isinstance(text, dict) else []
+    found: list[str] = []
+    _strings(resource, "", found)
+    rest = words(" ".join(found))
+    return tuple(narrative), tuple((narrative + rest)[:MAX_WORDS])
 
 
 # A query: alternatives (OR) of conjunctions (AND) of alternatives (OR) of phrases.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ember.search.criteria import Criteria, invalid, known_parameter
 from ember.search.dates import EARLIEST, LATEST
+from ember.search.parameters import FULLTEXT
 from ember.search.plan import TABLES, where
 from ember.store.base import Reader
 
@@ -50,7 +51,7 @@ def parse_sort(resource_type: str, raw: str | None) -> tuple[SortKey, ...]:
     for part in raw.split(","):
         code = part.removeprefix("-")
         param = known_parameter(resource_type, code)
-        if param is None or param.type not in (*_SORT_COLUMNS, "date"):
+        if param is None or param.type not in (*_SORT_COLUMNS, "date") or code in FULLTEXT:
             raise invalid(
                 f"_sort: {code!r} is not a sortable parameter of {resource_type}", "_sort"
             )

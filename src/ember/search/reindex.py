@@ -94,7 +94,19 @@ def used_parameters(criteria: Criteria) -> set[tuple[str, str]]:
     return used
 
 
-def warnings(reader: Reader, criteria: Criteria) -> list[Issue]:
+def search_state(reader: Reader) -> tuple[int, list[Job]]:
+    """The registry generation and the unfinished jobs: what every search needs to know
+    first, in one round trip."""
+    rows = reader.query(
+        f"SELECT g.generation, {', '.join('j.' + c for c in _COLUMNS.split(', '))} "
+        "FROM (SELECT COALESCE(MAX(generation), 0) AS generation FROM search_registry) g "
+        "LEFT JOIN search_jobs j ON j.finished = ? ORDER BY j.pk",
+        [False],
+    )
+    return int(rows[0][0]), [_job(row[1:]) for row in rows if row[1] is not None]
+
+
+def warnings(jobs: Iterable[Job], criteria: Criteria) -> list[Issue]:
     """A warning per unfinished job that concerns any of the parameters searched with."""
     used = used_parameters(criteria)
     return [
@@ -105,7 +117,7 @@ def warnings(reader: Reader, criteria: Criteria) -> list[Issue]:
             f"{_for(job)}); results may be incomplete until it finishes",
             None,
         )
-        for job in pending(reader)
+        for job in jobs
         if job.concerns(used)
     ]
 
