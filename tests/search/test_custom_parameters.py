@@ -202,6 +202,24 @@ def test_a_transaction_puts_parameters_in_force(client: TestClient) -> None:
     assert _search(client, "nickname=bob") == (["p"], [])
 
 
+def test_a_clash_inside_one_transaction_fails_it_and_nothing_comes_in_force(
+    client: TestClient,
+) -> None:
+    other = {**NICKNAME, "id": "other", "url": "http://example.org/other"}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": sp, "request": {"method": "PUT", "url": f"SearchParameter/{sp['id']}"}}
+            for sp in (NICKNAME, other)
+        ],
+    }
+    response = client.post("/fhir", json=bundle)
+    assert response.status_code == 422, response.text
+    assert _search(client, "nickname=bob")[1][0]["code"] == "not-supported"
+    assert client.get("/fhir/$reindex").json().get("parameter", []) == []
+
+
 @pytest.fixture
 def engines(settings: Settings) -> Iterator[tuple[Engine, Engine, Store]]:
     """Two engines over one database, as two worker processes have; jobs run by hand."""

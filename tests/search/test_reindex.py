@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -12,9 +13,10 @@ import pytest
 from ember.fhir.issues import Issue
 from ember.search import reindex
 from ember.search.criteria import parse
+from ember.search.index import index_rows
 from ember.search.query import find_ids
 from ember.store import Store, StoredVersion, open_store
-from ember.store.base import Reader
+from ember.store.base import IndexRows, Reader
 from ember.store.schema import migrations
 
 
@@ -104,3 +106,26 @@ def test_upgrading_a_store_with_data_starts_a_rebuild(tmp_path: Path) -> None:
         assert _found(store, "gender=other") == ["old"]
     finally:
         store.close()
+
+
+def test_a_resource_written_during_a_batch_keeps_the_rows_of_that_write(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store_without_index(store, 1)
+    with store.writing() as writer:
+        reindex.start(writer, ("family",))
+    newer = {"resourceType": "Patient", "id": "p0", "name": [{"family": "Newer"}]}
+
+    def written_meanwhile(resource: dict[str, Any]) -> IndexRows:
+        with store.writing() as writer:
+            state = writer.lock("Patient", "p0")
+            version = StoredVersion("Patient", "p0", 2, 1, "PUT", orjson.dumps(newer))
+            writer.write_version(state, version, index_rows(newer))
+        return index_rows(resource)  # of the version the batch read: stale now
+
+    monkeypatch.setattr(reindex, "index_rows", written_meanwhile)
+    with store.reading() as reader:
+        (job,) = reindex.pending(reader)
+    assert reindex._step(store, job.pk)
+    assert _found(store, "family=newer") == ["p0"]
+    assert _found(store, "family=fam0") == []

@@ -200,16 +200,16 @@ class Engine:
         index = (
             prepared.index if prepared.revision == revision() else index_rows(prepared.resource)
         )
+        if type_ == "SearchParameter":
+            self._search_parameter_changes(writer, id_, resource)
         stored = writer.write_version(
             state,
             StoredVersion(type_, id_, version, timestamp, method, fhir_json.dumps(resource)),
             index,
         )
-        if type_ == "SearchParameter":
-            self._search_parameter_written(writer, id_, resource)
         return WriteResult(stored, created=state is None or state.deleted)
 
-    def _search_parameter_written(
+    def _search_parameter_changes(
         self, writer: Writer, id_: str, resource: dict[str, Any] | None
     ) -> None:
         if self.search_parameters.record_change(writer, self.model, id_, resource):
@@ -378,11 +378,11 @@ class Engine:
             self._check_if_match(state, if_match, f"{type_}/{id_}")
         if state is None or state.deleted:
             return None
+        if type_ == "SearchParameter":
+            self._search_parameter_changes(writer, id_, None)
         stored = writer.write_version(
             state, StoredVersion(type_, id_, state.version + 1, now_micros(), "DELETE", None)
         )
-        if type_ == "SearchParameter":
-            self._search_parameter_written(writer, id_, None)
         return WriteResult(stored, created=False)
 
     def conditional_delete(self, type_: str, query: str) -> list[WriteResult]:

@@ -47,17 +47,20 @@ class Registry:
     def record_change(
         self, writer: Writer, model: Model, id_: str, resource: dict[str, Any] | None
     ) -> bool:
-        """In the transaction that writes SearchParameter `id_` (None: deleted): change
-        the generation, remove index rows of a parameter going out of force and start a
-        rebuild for one coming in. Whether anything changed; 422 if another worker put
-        a clashing parameter in force since the body was checked."""
+        """In the transaction that writes SearchParameter `id_` (None: deletes it), before
+        the version is written: change the generation, remove index rows of a parameter
+        going out of force and start a rebuild for one coming in. Whether anything
+        changed; 422 if the parameter clashes with one stored since the body was checked.
+
+        The stored parameters are read here, not installed: only committed ones are ever
+        in force (a rolled-back change must not be)."""
         writer.lock_key("SearchParameter")  # changes one at a time, each seeing the last
-        self.sync(writer)
+        stored = custom.load(writer)
         if resource is not None:
-            issues = self.check(resource, model)
+            issues = custom.check(resource, model, stored)
             if issues:
                 raise FhirError(422, issues)
-        old = self.custom.get(id_)
+        old = stored.get(id_)
         new = custom.definition(resource, id_) if resource is not None else None
         if old == new:
             return False

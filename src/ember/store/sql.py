@@ -242,18 +242,18 @@ class SQLSession(Writer):
 
     def current_after(
         self, after_pk: int, limit: int, types: Sequence[str] | None = None
-    ) -> list[tuple[int, bytes]]:
+    ) -> list[tuple[int, int, bytes]]:
         of_types, params = "", [after_pk, False]
         if types is not None:
             of_types = f" AND r.type IN ({', '.join('?' for _ in types)})"
             params.extend(types)
         rows = self._fetchall(
-            "SELECT r.pk, v.content FROM resources r "
+            "SELECT r.pk, r.version, v.content FROM resources r "
             "JOIN resource_versions v ON v.res_pk = r.pk AND v.version = r.version "
-            f"WHERE r.pk > ? AND r.deleted = ?{of_types} ORDER BY r.pk LIMIT ?" + self.lock_suffix,
+            f"WHERE r.pk > ? AND r.deleted = ?{of_types} ORDER BY r.pk LIMIT ?",
             [*params, limit],
         )
-        return [(row[0], bytes(row[1])) for row in rows]
+        return [(row[0], row[1], bytes(row[2])) for row in rows]
 
     def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:
         prefix = f"{code}:"
