@@ -78,32 +78,59 @@ def test_a_job_rebuilds_in_batches_and_resumes(
     assert _found(store, "family=fam") == ["p0", "p1", "p2", "p3", "p4"]
 
 
-def test_upgrading_a_store_with_data_starts_a_rebuild(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
+def _old_store(path: Path, version: int, resources: list[dict[str, Any]]) -> str:
+    """A SQLite store at schema `version` holding `resources` (without index rows)."""
     connection = sqlite3.connect(path)
-    for statement in migrations("sqlite")[0]:
-        connection.execute(statement)
+    for step in migrations("sqlite")[:version]:
+        for statement in step:
+            connection.execute(statement)
     connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    connection.execute("INSERT INTO schema_version VALUES (1)")
-    connection.execute(
-        "INSERT INTO resources (type, id, version, last_updated, deleted) "
-        "VALUES ('Patient', 'old', 1, 0, 0)"
-    )
-    content = orjson.dumps({"resourceType": "Patient", "id": "old", "gender": "other"})
-    connection.execute(
-        "INSERT INTO resource_versions (res_pk, version, last_updated, method, "
-        "content) VALUES (1, 1, 0, 'PUT', ?)",
-        (content,),
-    )
+    connection.execute("INSERT INTO schema_version VALUES (?)", (version,))
+    for pk, resource in enumerate(resources, start=1):
+        connection.execute(
+            "INSERT INTO resources (type, id, version, last_updated, deleted) "
+            "VALUES (?, ?, 1, 0, 0)",
+            (resource["resourceType"], resource["id"]),
+        )
+        connection.execute(
+            "INSERT INTO resource_versions (res_pk, version, last_updated, method, "
+            "content) VALUES (?, 1, 0, 'PUT', ?)",
+            (pk, orjson.dumps(resource)),
+        )
     connection.commit()
     connection.close()
-    store = open_store(f"sqlite:///{path}")
+    return f"sqlite:///{path}"
+
+
+def test_upgrading_a_store_with_data_starts_a_rebuild(tmp_path: Path) -> None:
+    patient = {"resourceType": "Patient", "id": "old", "gender": "other"}
+    store = open_store(_old_store(tmp_path / "old.db", 1, [patient]))
     try:
         with store.reading() as reader:
             (job,) = reindex.pending(reader)  # everything, full text included
         assert job.params is None and job.total == 1
         reindex.run(store)
         assert _found(store, "gender=other") == ["old"]
+        assert _found(store, "_content=other") == ["old"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("stored", "params"),
+    [(["Patient"], ("_text", "_content")), (["Patient", "SearchParameter"], None)],
+)
+def test_upgrading_to_full_text_rebuilds_it(
+    tmp_path: Path, stored: list[str], params: tuple[str, ...] | None
+) -> None:
+    """Full text is rebuilt; everything is, if SearchParameters were stored (they come in
+    force with the upgrade)."""
+    resources = [{"resourceType": type_, "id": "x"} for type_ in stored]
+    store = open_store(_old_store(tmp_path / "v4.db", 4, resources))
+    try:
+        with store.reading() as reader:
+            (job,) = reindex.pending(reader)
+        assert job.params == params and job.total == len(stored)
     finally:
         store.close()
 

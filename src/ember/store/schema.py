@@ -170,8 +170,10 @@ def _v5(t: dict[str, str], dialect: str) -> list[str]:
         "INSERT INTO search_registry (generation) VALUES (0)",
         "ALTER TABLE search_jobs ADD COLUMN types TEXT",
         *fulltext,
+        # SearchParameters stored before come in force now: then every parameter counts
         "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
-        'SELECT \'["_text", "_content"]\', 0, 0, (SELECT COUNT(*) FROM resources), '
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM resources WHERE type = 'SearchParameter') "
+        'THEN NULL ELSE \'["_text", "_content"]\' END, 0, 0, (SELECT COUNT(*) FROM resources), '
         f"{t['false']} WHERE EXISTS (SELECT 1 FROM resources) AND NOT EXISTS "
         f"(SELECT 1 FROM search_jobs WHERE params IS NULL AND finished = {t['false']})",
     ]
