@@ -109,6 +109,7 @@ class Engine:
         self.search_parameters = Registry()
         with store.reading() as reader:
             self.search_parameters.sync(reader)
+        reindex.follow_fulltext_setting(store, settings.fulltext)
         self.reindex = reindex.Runner(store, self.search_parameters.sync, background_jobs)
         # index rebuilds left unfinished (or due after a schema upgrade) carry on
         self.reindex.kick()

@@ -134,4 +134,5 @@ def index_rows(resource: dict[str, Any]) -> IndexRows:
             name = f"{code}:{modifier}"
             found = {(name, *token) for item in items for token in convert_item(item)}
             rows["tokens"].extend(sorted(found, key=repr))
-    return IndexRows(**rows, fulltext=fulltext.document(resource))
+    text = fulltext.document(resource) if fulltext.enabled() else None
+    return IndexRows(**rows, fulltext=text)

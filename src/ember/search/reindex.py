@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import orjson
 
 from ember.fhir.issues import Issue
+from ember.search import fulltext
 from ember.search.criteria import Chain, Criteria, Reverse, Target
 from ember.search.index import index_rows
+from ember.search.parameters import FULLTEXT
 from ember.store.base import Reader, Store, Writer
 
 log = logging.getLogger(__name__)
@@ -152,6 +154,27 @@ def start(
             False,
         ],
     )
+
+
+def follow_fulltext_setting(store: Store, on: bool) -> None:
+    """Record whether full-text rows are written; turning them on starts their rebuild
+    (rows of resources written meanwhile are missing or stale)."""
+    fulltext.enable(on)
+    with store.reading() as reader:
+        rows = reader.query("SELECT fulltext FROM search_registry")
+    if (bool(rows[0][0]) if rows else True) == on:
+        return
+    with store.writing() as writer:
+        writer.lock_key("search_registry/fulltext")  # one rebuild when workers start
+        rows = writer.query("SELECT fulltext FROM search_registry")
+        if (bool(rows[0][0]) if rows else True) == on:
+            return
+        if rows:
+            writer.execute("UPDATE search_registry SET fulltext = ?", [on])
+        else:
+            writer.execute("INSERT INTO search_registry (generation, fulltext) VALUES (0, ?)", [on])
+        if on:
+            start(writer, sorted(FULLTEXT))
 
 
 def _step(store: Store, pk: int, refresh: Refresh | None = None) -> bool:

@@ -15,6 +15,7 @@ _COMMON = {
         "double": "REAL",
         "text": "TEXT",
         "false": "0",
+        "true": "1",
     },
     "postgresql": {
         "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
@@ -25,6 +26,7 @@ _COMMON = {
         # code-point order, as SQLite compares: sorting and ranges agree on both backends
         "text": 'TEXT COLLATE "C"',
         "false": "FALSE",
+        "true": "TRUE",
     },
 }
 
@@ -179,6 +181,14 @@ def _v5(t: dict[str, str], dialect: str) -> list[str]:
     ]
 
 
+def _v6(t: dict[str, str]) -> list[str]:
+    """Whether full-text rows are being written (EMBER_FULLTEXT): a server that turns it
+    on finds out it was off, and rebuilds them."""
+    return [
+        f"ALTER TABLE search_registry ADD COLUMN fulltext {t['bool']} NOT NULL DEFAULT {t['true']}"
+    ]
+
+
 def migrations(dialect: str) -> list[list[str]]:
     """Statements of each schema version, oldest first."""
     types = _COMMON[dialect]
@@ -186,4 +196,4 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect)]
+    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types)]

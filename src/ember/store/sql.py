@@ -235,10 +235,11 @@ class SQLSession(Writer):
         """Writers are serialised per database by default (SQLite); see PostgreSQL."""
 
     def bump_registry(self) -> None:
-        generation = self.registry_generation() + 1
         # the row is missing only if someone emptied the table: then it is written anew
-        self._execute("DELETE FROM search_registry")
-        self._execute("INSERT INTO search_registry (generation) VALUES (?)", (generation,))
+        if self._fetchone("SELECT generation FROM search_registry") is None:
+            self._execute("INSERT INTO search_registry (generation) VALUES (1)")
+        else:
+            self._execute("UPDATE search_registry SET generation = generation + 1")
 
     def current_after(
         self, after_pk: int, limit: int, types: Sequence[str] | None = None
