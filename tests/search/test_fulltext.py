@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from ember.config import Settings
 from ember.engine.interactions import Engine
 from ember.search import fulltext, reindex
-from ember.store import Store, open_store
+from ember.store import Store
 
 
 def test_words_fold_case_and_accents_and_split_on_punctuation() -> None:
@@ -139,13 +139,9 @@ def test_capability_statement_lists_full_text(client: TestClient) -> None:
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    opened = open_store(database_url)
-    try:
-        yield opened
-    finally:
-        fulltext.enable(True)  # the setting is process-wide
-        opened.close()
+def store(empty_store: Store) -> Iterator[Store]:
+    yield empty_store
+    fulltext.enable(True)  # the setting is process-wide
 
 
 def test_full_text_can_be_turned_off_and_back_on(database_url: str, store: Store) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +37,8 @@ def _found(store: Store, query: str) -> list[str]:
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    opened = open_store(database_url)
-    try:
-        yield opened
-    finally:
-        with opened.writing() as writer:  # jobs outlive the per-test cleanup on PostgreSQL
-            writer.execute("DELETE FROM search_jobs")
-        opened.close()
+def store(empty_store: Store) -> Store:
+    return empty_store
 
 
 def test_a_job_rebuilds_in_batches_and_resumes(
