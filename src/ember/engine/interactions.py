@@ -32,7 +32,7 @@ from ember.fhir.patch.errors import PatchError
 from ember.fhir.subset import is_subsetted
 from ember.fhir.validation import check_rules, validate_resource
 from ember.search import criteria as search_criteria
-from ember.search import reindex
+from ember.search import custom, reindex
 from ember.search.controls import Controls, parse_controls
 from ember.search.include import find_included
 from ember.search.include import load as load_included
@@ -145,7 +145,8 @@ class Engine:
             for issue in errors:  # "warn": stored anyway, noted in the log
                 log.warning("%s: %s at %s", type_, issue.diagnostics, issue.expression)
         if type_ == "SearchParameter":
-            issues = self.search_parameters.check(resource, self.model)
+            # clashes with stored ones are checked in the write transaction
+            issues = custom.check(resource, self.model)
             if issues:
                 raise FhirError(422, issues)
         if is_subsetted(resource):

@@ -82,7 +82,7 @@ def extractors(resource_type: str) -> tuple[Extractor, ...]:
 
 
 @lru_cache(maxsize=2048)
-def _extractors(resource_type: str, revision: int) -> tuple[Extractor, ...]:
+def _extractors(resource_type: str, in_force: int) -> tuple[Extractor, ...]:
     table = parameters()
     found: dict[str, SearchParameter] = {}
     for scope in ("Resource", "DomainResource", resource_type):
