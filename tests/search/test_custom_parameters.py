@@ -275,3 +275,46 @@ def test_ember_load_puts_parameters_in_force_and_rebuilds(
         assert [v.id for v in found.versions] == ["old"] and found.warnings == []
     finally:
         store.close()
+
+
+def test_custom_reference_parameters_chain_and_include(client: TestClient) -> None:
+    client.put(
+        "/fhir/Organization/lab", json={"resourceType": "Organization", "id": "lab", "name": "Lab"}
+    )
+    client.put("/fhir/Patient/p", json=_patient("p", "Bob"))
+    observation = {
+        "resourceType": "Observation",
+        "id": "o",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": "Patient/p"},
+        "performer": [{"reference": "Organization/lab"}],
+    }
+    client.put("/fhir/Observation/o", json=observation)
+    laboratory = {
+        "resourceType": "SearchParameter",
+        "id": "laboratory",
+        "url": "http://example.org/SearchParameter/laboratory",
+        "name": "laboratory",
+        "status": "draft",
+        "description": "The organization that performed it",
+        "code": "laboratory",
+        "base": ["Observation"],
+        "type": "reference",
+        "target": ["Organization"],
+        "expression": "Observation.performer.where(resolve() is Organization)",
+    }
+    client.put("/fhir/SearchParameter/nickname", json=NICKNAME)
+    assert client.put("/fhir/SearchParameter/laboratory", json=laboratory).status_code == 201
+    _rebuilt(client)
+    response = client.get(
+        "/fhir/Observation?laboratory.name=lab&subject:Patient.nickname=bob"
+        "&_include=Observation:laboratory"
+    )
+    entries = response.json()["entry"]
+    assert [(e["resource"]["id"], e["search"]["mode"]) for e in entries] == [
+        ("o", "match"),
+        ("lab", "include"),
+    ]
+    ids, _ = _search(client, "_has:Observation:subject:laboratory=Organization/lab")
+    assert ids == ["p"]
