@@ -391,7 +391,9 @@ class BundleProcessor:
             if entry.prepared is not None:
                 rewrite_references(self.engine.model, entry.prepared.resource, mapper)
                 entry.prepared = Prepared(
-                    entry.prepared.resource, index_rows(entry.prepared.resource)
+                    entry.prepared.resource,
+                    index_rows(entry.prepared.resource),
+                    issues=entry.prepared.issues,
                 )
         for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
             try:
