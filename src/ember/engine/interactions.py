@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ember.config import Settings
@@ -21,7 +22,9 @@ from ember.engine.errors import (
     precondition_failed,
     unprocessable,
 )
+from ember.engine.profiles import StoredDefinitions
 from ember.engine.resources import with_server_meta
+from ember.engine.search_parameters import Registry
 from ember.engine.versioning import etag, now_micros, parse_etag
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
@@ -30,11 +33,12 @@ from ember.fhir.patch.errors import PatchError
 from ember.fhir.subset import is_subsetted
 from ember.fhir.validation import check_rules, validate_resource
 from ember.search import criteria as search_criteria
-from ember.search import reindex
+from ember.search import custom, reindex
 from ember.search.controls import Controls, parse_controls
 from ember.search.include import find_included
 from ember.search.include import load as load_included
 from ember.search.index import index_rows
+from ember.search.parameters import revision
 from ember.search.query import count_matches, explain, find_ids, find_page
 from ember.store.base import (
     CurrentState,
@@ -66,6 +70,7 @@ class WriteResult:
     stored: StoredVersion  # the version written (or found, for a conditional create)
     created: bool  # 201 rather than 200
     changed: bool = True  # False when nothing was written (create matched, delete of nothing)
+    issues: tuple[Issue, ...] = ()  # rule issues that did not stop the write
 
     @property
     def status(self) -> int:
@@ -78,6 +83,9 @@ class Prepared:
 
     resource: dict[str, Any]
     index: IndexRows
+    # the parameters in force when `index` was computed (see ember.search.parameters)
+    revision: int = field(default_factory=revision)
+    issues: tuple[Issue, ...] = ()  # rule issues that did not stop the write
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +112,21 @@ def _live(type_: str, id_: str, stored: StoredVersion | None) -> StoredVersion:
 class Engine:
     """The interactions of one FHIR server over one store."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, background_jobs: bool = True) -> None:
+        """background_jobs=False: the caller runs index rebuilds (`ember load` does, at
+        the end, in the foreground)."""
         self.store = store
         self.settings = settings
         self.model = get_model(settings.fhir_version)
+        self.definitions = StoredDefinitions(self)
+        self.search_parameters = Registry()
+        with store.reading() as reader:
+            self.search_parameters.sync(reader)
+        reindex.follow_fulltext_setting(store, settings.fulltext)
+        self.reindex = reindex.Runner(store, self.search_parameters.sync, background_jobs)
         # index rebuilds left unfinished (or due after a schema upgrade) carry on
-        reindex.run_in_background(store)
+        self.reindex.kick()
+        self._transaction = threading.local()  # whether it changed a SearchParameter
 
     # -- checks ----------------------------------------------------------------------
 
@@ -133,25 +150,46 @@ class Engine:
         issues = validate_resource(resource, self.model, max_depth=self.settings.max_depth)
         if any(i.severity in ("error", "fatal") for i in issues):
             raise FhirError(400, issues)
-        if self.settings.validation != "off":
-            # invariants and bindings; only their errors count: warnings never block
-            errors = [i for i in check_rules(resource, self.model) if i.severity == "error"]
-            if errors and self.settings.validation == "reject":
-                raise FhirError(400, errors)
-            for issue in errors:  # "warn": stored anyway, noted in the log
-                log.warning("%s: %s at %s", type_, issue.diagnostics, issue.expression)
+        kept = self._check_rules(type_, resource) if self.settings.validation != "off" else []
+        if type_ == "SearchParameter":
+            # clashes with stored ones are checked in the write transaction
+            issues = custom.check(resource, self.model)
+            if issues:
+                raise FhirError(422, issues)
         if is_subsetted(resource):
             raise unprocessable(
                 "The resource carries the SUBSETTED tag: it is an incomplete copy and cannot "
                 "be stored (change.html)",
                 f"{type_}.meta.tag",
             )
-        return Prepared(resource, index_rows(resource) if index else IndexRows())
+        return Prepared(
+            resource, index_rows(resource) if index else IndexRows(), issues=tuple(kept)
+        )
+
+    def _check_rules(self, type_: str, resource: dict[str, Any]) -> list[Issue]:
+        """Invariants, bindings and claimed profiles: their errors refuse the write in
+        "reject" mode; what did not stop it is returned (for Prefer: return=OperationOutcome)
+        and logged at debug, by rule and location only (no values: they may be PHI)."""
+        resolver = self.definitions.resolver()
+        issues = check_rules(resource, self.model, resolver, resolver.terminology)
+        if self.settings.validation == "reject":
+            errors = [i for i in issues if i.severity in ("error", "fatal")]
+            if errors:
+                raise FhirError(400, errors)
+        for issue in issues:
+            log.debug("%s %s %s at %s", type_, issue.severity, issue.code, issue.expression)
+        return issues
 
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
         try:
-            found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+            try:
+                found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+            except search_criteria.UnknownParameter:
+                # perhaps a SearchParameter another worker just stored: look once more
+                with self.store.reading() as reader:
+                    self.search_parameters.sync(reader)
+                found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
         if not found.criteria:
@@ -183,12 +221,26 @@ class Engine:
         version = state.version + 1 if state else 1
         timestamp = now_micros()
         resource = with_server_meta(prepared.resource, id_, version, timestamp)
+        # the parameters changed since the rows were computed (see in_transaction)
+        index = (
+            prepared.index if prepared.revision == revision() else index_rows(prepared.resource)
+        )
+        if type_ == "SearchParameter":
+            self._search_parameter_changes(writer, id_, resource)
         stored = writer.write_version(
             state,
             StoredVersion(type_, id_, version, timestamp, method, fhir_json.dumps(resource)),
-            prepared.index,
+            index,
         )
-        return WriteResult(stored, created=state is None or state.deleted)
+        return WriteResult(
+            stored, created=state is None or state.deleted, issues=prepared.issues
+        )
+
+    def _search_parameter_changes(
+        self, writer: Writer, id_: str, resource: dict[str, Any] | None
+    ) -> None:
+        if self.search_parameters.record_change(writer, self.model, id_, resource):
+            self._transaction.changed_parameters = True
 
     def _check_if_match(self, state: CurrentState | None, if_match: str | None, what: str) -> None:
         if if_match is None:
@@ -215,8 +267,14 @@ class Engine:
         """Run `work` in one write transaction, retried if a concurrent writer won a race."""
 
         def attempt() -> T:
+            self._transaction.changed_parameters = False
             with self.store.writing() as writer:
-                return work(writer)
+                # index rows are computed with the parameters in force for this transaction
+                self.search_parameters.refresh(writer, writer.share_registry())
+                result = work(writer)
+            if self._transaction.changed_parameters:
+                self.reindex.kick()  # committed: rebuilds may start
+            return result
 
         return self._retrying(attempt)
 
@@ -347,6 +405,8 @@ class Engine:
             self._check_if_match(state, if_match, f"{type_}/{id_}")
         if state is None or state.deleted:
             return None
+        if type_ == "SearchParameter":
+            self._search_parameter_changes(writer, id_, None)
         stored = writer.write_version(
             state, StoredVersion(type_, id_, state.version + 1, now_micros(), "DELETE", None)
         )
@@ -501,11 +561,13 @@ class Engine:
         when asked for (`_total`, `_summary=count`)."""
         self.check_type(type_)
         try:
-            found = search_criteria.parse(type_, query, strict=strict)
-            controls = parse_controls(type_, query)
             with self._reading(reader) as session:
+                generation, jobs = reindex.search_state(session)
+                self.search_parameters.refresh(session, generation)
+                found = search_criteria.parse(type_, query, strict=strict)
+                controls = parse_controls(type_, query)
                 total = count_matches(session, found) if controls.wants_total else None
-                warnings = reindex.warnings(session, (c.target.param.code for c in found.criteria))
+                warnings = reindex.warnings(jobs, found)
                 if controls.explain:
                     plan = explain(
                         session, self.store.dialect, found, controls.sort, count, controls.page

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -19,8 +20,10 @@ from tqdm import tqdm
 
 from ember.config import Settings
 from ember.engine.interactions import Engine
+from ember.engine.search_parameters import Registry
 from ember.load.sources import Unit, find_files, units
 from ember.load.writer import Failure, Loader, UnitResult
+from ember.search import reindex
 from ember.store import open_store
 
 
@@ -30,6 +33,7 @@ class Summary:
     loaded: int = 0
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
+    by_type: Counter[str] = field(default_factory=Counter)
 
     @property
     def per_second(self) -> float:
@@ -60,6 +64,7 @@ def load_paths(
 
     def record(result: UnitResult) -> None:
         summary.loaded += result.loaded
+        summary.by_type.update(result.by_type)
         summary.failures.extend(result.failures)
         bar.update(result.size)
         elapsed = time.perf_counter() - started
@@ -79,6 +84,14 @@ def load_paths(
     else:
         _in_processes(units(files), settings, workers, record)
     bar.close()
+    # rebuilds due to SearchParameters loaded: done before returning, so the data is
+    # searchable as soon as the command ends
+    store = open_store(settings.database_url)
+    try:
+        reindex.follow_fulltext_setting(store, settings.fulltext)
+        reindex.run(store, Registry().sync)
+    finally:
+        store.close()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -88,7 +101,7 @@ def _in_process(
 ) -> None:
     store = open_store(settings.database_url)
     try:
-        loader = Loader(Engine(store, settings))
+        loader = Loader(Engine(store, settings, background_jobs=False))
         for unit in work:
             record(loader.load(unit))
     finally:
@@ -104,7 +117,7 @@ def _start_worker(settings: Settings) -> None:
     global _loader
     store = open_store(settings.database_url)
     util.Finalize(None, store.close, exitpriority=10)  # run as the worker exits
-    _loader = Loader(Engine(store, settings))
+    _loader = Loader(Engine(store, settings, background_jobs=False))
 
 
 def _load_in_worker(unit: Unit) -> UnitResult:

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ember.fhir import fhirpath
 from ember.fhir.model import get_model
-from ember.search import branches, values
-from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameters
+from ember.search import branches, fulltext, values
+from ember.search.parameters import (
+    FULLTEXT,
+    RESOURCE_LEVEL,
+    SearchParameter,
+    parameters,
+    revision,
+)
 from ember.search.text import normalize
 from ember.store.base import IndexRows
 
@@ -82,7 +88,7 @@ def indexed(param: SearchParameter) -> bool:
 
 
 def indexed_parameters(resource_type: str) -> list[SearchParameter]:
-    """Which parameters a resource of this type is indexed for."""
+    """Which parameters in force a resource of this type is indexed for."""
     table = parameters()
     found: dict[str, SearchParameter] = {}
     for scope in ("Resource", "DomainResource", resource_type):
@@ -90,23 +96,28 @@ def indexed_parameters(resource_type: str) -> list[SearchParameter]:
     return [p for p in found.values() if indexed(p)]
 
 
-@cache
 def extractors(resource_type: str) -> tuple[Extractor, ...]:
-    """How they are extracted, compiled once per type: each parameter evaluates only
-    the union branches that can match this type, and only on resources that have an
-    element they start from (ember.search.branches)."""
+    """The extractors of the parameters in force (custom ones change them)."""
+    return _extractors(resource_type, revision())
+
+
+@lru_cache(maxsize=2048)
+def _extractors(resource_type: str, in_force: int) -> tuple[Extractor, ...]:
+    compiled = (_compile(p, resource_type) for p in indexed_parameters(resource_type))
+    return tuple(e for e in compiled if e is not None)
+
+
+@cache
+def _compile(param: SearchParameter, resource_type: str) -> Extractor | None:
+    """How a parameter is extracted from one resource type: only the union branches
+    that can match the type are evaluated, and only on resources that have an element
+    they start from (ember.search.branches)."""
+    assert param.expression is not None
     model = get_model()
-    found = []
-    for param in indexed_parameters(resource_type):
-        assert param.expression is not None
-        own = branches.for_type(param.expression, resource_type, model)
-        if own is None:
-            continue
-        keys = branches.starting_keys(own, resource_type, model)
-        extractor = compile_extractor(param, own, keys)
-        if extractor is not None:
-            found.append(extractor)
-    return tuple(found)
+    own = branches.for_type(param.expression, resource_type, model)
+    if own is None:
+        return None
+    return compile_extractor(param, own, branches.starting_keys(own, resource_type, model))
 
 
 # How the values of each parameter type become rows: (IndexRows field, item -> rows)
@@ -128,18 +139,24 @@ _DERIVED_TOKENS: dict[str, tuple[str, Callable[[Any], Iterator[tuple[str | None,
 }
 
 
-def index_rows(resource: dict[str, Any]) -> IndexRows:
-    return rows_of(resource, extractors(resource["resourceType"]))
+def index_rows(resource: dict[str, Any], only: Collection[str] | None = None) -> IndexRows:
+    """The index rows of a resource (see rows_of)."""
+    return rows_of(resource, extractors(resource["resourceType"]), only)
 
 
-def rows_of(resource: dict[str, Any], using: Iterable[Extractor]) -> IndexRows:
-    """The index rows the extractors give for a resource."""
+def rows_of(
+    resource: dict[str, Any], using: Iterable[Extractor], only: Collection[str] | None = None
+) -> IndexRows:
+    """The index rows the extractors give for a resource; with `only`, those of these
+    parameters alone (the full-text row if _text or _content is among them)."""
     rows: dict[str, list[tuple[Any, ...]]] = {field: [] for field, _ in _ROWS.values()}
     rows["token_texts"] = []
     for extractor in using:
         if extractor.keys is not None and extractor.keys.isdisjoint(resource):
             continue
         code, kind = extractor.param.code, extractor.param.type
+        if only is not None and code not in only:
+            continue
         field, convert = _ROWS[kind]
         try:
             items = extractor.evaluate(resource)
@@ -159,4 +176,6 @@ def rows_of(resource: dict[str, Any], using: Iterable[Extractor]) -> IndexRows:
             name = f"{code}:{modifier}"
             found = {(name, *token) for item in items for token in convert_item(item)}
             rows["tokens"].extend(sorted(found, key=repr))
-    return IndexRows(**rows)
+    wanted = only is None or not FULLTEXT.isdisjoint(only)
+    text = fulltext.document(resource) if wanted and fulltext.enabled() else None
+    return IndexRows(**rows, fulltext=text)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
 
-from ember.search import clauses
+from ember.search import clauses, fulltext
 from ember.search.criteria import (
     Chain,
     Criteria,
@@ -45,8 +45,9 @@ TOKEN_TEXT_TABLE = _table("token_texts")
 
 @dataclass
 class Aliases:
-    """Distinct table aliases for nested subqueries."""
+    """Distinct table aliases for nested subqueries, and the dialect they are for."""
 
+    dialect: str
     numbers: count = field(default_factory=count)
 
     def next(self, prefix: str) -> str:
@@ -101,7 +102,19 @@ def _missing(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) 
     )
 
 
+def _fulltext(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+    try:
+        query = fulltext.parse_query(values)
+    except ValueError as exc:
+        raise invalid(f"{code}: {exc}", code) from None
+    alias = aliases.next("t")
+    test, text = fulltext.condition(aliases.dialect, alias, leaf.param.code, query)
+    return f"{row}.pk IN (SELECT {alias}.rowid FROM fulltext_index {alias} WHERE {test})", [text]
+
+
 def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+    if leaf.param.code in fulltext.COLUMNS:
+        return _fulltext(leaf, row, code, values, aliases)
     if leaf.modifier == "missing":
         return _missing(leaf, row, code, values, aliases)
     negate = "NOT " if leaf.modifier == "not" else ""
@@ -153,9 +166,9 @@ def criterion(item: Criterion, row: str, aliases: Aliases) -> Condition:
     return _target(item.target, row, item.code, item.values, aliases)
 
 
-def where(criteria: Criteria, row: str = "r") -> Condition:
+def where(criteria: Criteria, dialect: str, row: str = "r") -> Condition:
     """The condition live resources of the type must meet, over resource row `row`."""
-    aliases = Aliases()
+    aliases = Aliases(dialect)
     sql = [f"{row}.type = ?", f"{row}.deleted = ?"]
     params: list[object] = [criteria.resource_type, False]
     for item in criteria.criteria:

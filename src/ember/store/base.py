@@ -67,6 +67,8 @@ class IndexRows:
     # (param, system, code, value, UCUM canonical unit, value in that unit)
     quantities: Sequence[tuple[str, str | None, str | None, float, str | None, float | None]] = ()
     uris: Sequence[tuple[str, str]] = ()  # (param, value)
+    # (narrative words, words of all text), for _text and _content; None: not indexed
+    fulltext: tuple[Sequence[str], Sequence[str]] | None = None
 
 
 # Where each kind of IndexRows goes: field -> (table, columns after res_pk)
@@ -91,6 +93,12 @@ INDEX_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 class Reader(ABC):
     """Read access within one database transaction (or snapshot)."""
 
+    dialect: str  # "sqlite" or "postgresql": the SQL search builds differs for full text
+
+    @abstractmethod
+    def registry_generation(self) -> int:
+        """The number that changes with each change to the stored SearchParameters."""
+
     @abstractmethod
     def current(self, type_: str, id_: str) -> StoredVersion | None:
         """The current version (possibly a tombstone), or None if never stored."""
@@ -110,8 +118,20 @@ class Reader(ABC):
     def count_history(self, query: HistoryQuery) -> int: ...
 
     @abstractmethod
+    def type_stamp(self, type_: str) -> tuple[int, int]:
+        """(how many, latest lastUpdated) of the resources of a type, deleted ones
+        included: it changes whenever one of them is written, in any process."""
+
+    @abstractmethod
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Run a read-only statement written with `?` placeholders (search builds these)."""
+
+    @abstractmethod
+    def current_after(
+        self, after_pk: int, limit: int, types: Sequence[str] | None = None
+    ) -> list[tuple[int, int, bytes]]:
+        """(pk, version, content) of live resources (of `types`, if given) with
+        pk > after_pk, in pk order (index rebuilds)."""
 
 
 class Writer(Reader):
@@ -141,13 +161,31 @@ class Writer(Reader):
         """Run a statement written with `?` placeholders (search jobs build these)."""
 
     @abstractmethod
-    def current_after(self, after_pk: int, limit: int) -> list[tuple[int, bytes]]:
-        """(pk, content) of live resources with pk > after_pk in pk order, locked for
-        this transaction (index rebuilds)."""
+    def share_registry(self) -> int:
+        """The registry generation, for a write transaction: index rows it writes are
+        computed with that generation's parameters, so `wait_for_writers` (run by a
+        rebuild before it starts) waits for it to end."""
 
     @abstractmethod
-    def replace_index(self, pk: int, index: IndexRows) -> None:
-        """Replace a resource's search index rows."""
+    def wait_for_writers(self) -> None:
+        """Wait until every write transaction that called `share_registry` ended."""
+
+    @abstractmethod
+    def bump_registry(self) -> None:
+        """Change the registry generation (the stored SearchParameters changed)."""
+
+
+    @abstractmethod
+    def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:
+        """Remove a parameter's index rows (and those of its modifiers, `code:...`) from
+        resources of `types` (None: of every type)."""
+
+    @abstractmethod
+    def replace_index(
+        self, pk: int, index: IndexRows, params: Sequence[str] | None = None
+    ) -> None:
+        """Replace a resource's search index rows; with `params`, only the rows of those
+        parameters (and the full-text row if `index` has one)."""
 
 
 class Store(ABC):

@@ -15,6 +15,7 @@ _COMMON = {
         "double": "REAL",
         "text": "TEXT",
         "false": "0",
+        "true": "1",
     },
     "postgresql": {
         "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
@@ -25,6 +26,7 @@ _COMMON = {
         # code-point order, as SQLite compares: sorting and ranges agree on both backends
         "text": 'TEXT COLLATE "C"',
         "false": "FALSE",
+        "true": "TRUE",
     },
 }
 
@@ -144,6 +146,49 @@ def _v4() -> list[str]:
     ]
 
 
+def _v5(t: dict[str, str], dialect: str) -> list[str]:
+    """Custom SearchParameters and full-text search (_text, _content).
+
+    `search_registry` holds one number that changes with every change to the stored
+    SearchParameters: workers compare it with the one they loaded. Jobs name the
+    resource types they rebuild. Full text lives in an FTS5 table on SQLite and in
+    tsvector columns with GIN indexes on PostgreSQL; either way one row per resource,
+    keyed by the resource's pk (`rowid`). Stores with data get a rebuild for it (unless one of
+    everything is due anyway)."""
+    if dialect == "sqlite":
+        fulltext = [
+            "CREATE VIRTUAL TABLE fulltext_index USING fts5(narrative, content, "
+            "tokenize = 'unicode61 remove_diacritics 0')"
+        ]
+    else:
+        fulltext = [
+            "CREATE TABLE fulltext_index (rowid BIGINT PRIMARY KEY REFERENCES resources (pk), "
+            "narrative TSVECTOR NOT NULL, content TSVECTOR NOT NULL)",
+            "CREATE INDEX fulltext_index_narrative ON fulltext_index USING GIN (narrative)",
+            "CREATE INDEX fulltext_index_content ON fulltext_index USING GIN (content)",
+        ]
+    return [
+        f"CREATE TABLE search_registry (generation {t['bigint']} NOT NULL)",
+        "INSERT INTO search_registry (generation) VALUES (0)",
+        "ALTER TABLE search_jobs ADD COLUMN types TEXT",
+        *fulltext,
+        # SearchParameters stored before come in force now: then every parameter counts
+        "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM resources WHERE type = 'SearchParameter') "
+        'THEN NULL ELSE \'["_text", "_content"]\' END, 0, 0, (SELECT COUNT(*) FROM resources), '
+        f"{t['false']} WHERE EXISTS (SELECT 1 FROM resources) AND NOT EXISTS "
+        f"(SELECT 1 FROM search_jobs WHERE params IS NULL AND finished = {t['false']})",
+    ]
+
+
+def _v6(t: dict[str, str]) -> list[str]:
+    """Whether full-text rows are being written (EMBER_FULLTEXT): a server that turns it
+    on finds out it was off, and rebuilds them."""
+    return [
+        f"ALTER TABLE search_registry ADD COLUMN fulltext {t['bool']} NOT NULL DEFAULT {t['true']}"
+    ]
+
+
 def migrations(dialect: str) -> list[list[str]]:
     """Statements of each schema version, oldest first."""
     types = _COMMON[dialect]
@@ -151,4 +196,4 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2, _v3(types), _v4()]
+    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types)]
