@@ -128,7 +128,7 @@ class FhirApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.engine is not None:
-                    await self.engine.store.close_async()
+                    self.engine.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool import ConnectionPool
 
 from ember.store.base import Reader, Store, StoreConflict, StoredVersion
 from ember.store.schema import migrations
 from ember.store.sql import (
-    CURRENT,
     SQLSession,
     resource_values,
-    stored_version,
     version_values,
 )
 
@@ -23,7 +21,6 @@ _MIGRATION_LOCK = 0x454D424552
 _REGISTRY_LOCK = 0x454D424553
 
 
-_CURRENT = CURRENT.replace("?", "%s")
 # A new resource and its first version in one statement: one round trip per create.
 _CREATE = (
     "WITH created AS ("
@@ -92,38 +89,7 @@ class PostgresStore(Store):
             timeout=30.0,
             kwargs={"autocommit": True},
         )
-        # Reads by id from the event loop: an async pool, opened in the loop on first use
-        # (a worker-thread hop cost more than the query).
-        self._async_pool: AsyncConnectionPool | None = None
-        self._async_open = False
-        self._async_max_size = max_size
         self._migrate()
-
-    async def current_async(self, type_: str, id_: str) -> StoredVersion | None:
-        async with (await self._reads()).connection() as connection:
-            cursor = await connection.execute(_CURRENT, (type_, id_))
-            row = await cursor.fetchone()
-        return stored_version(row) if row else None
-
-    async def _reads(self) -> AsyncConnectionPool:
-        if self._async_pool is None:
-            self._async_pool = AsyncConnectionPool(
-                self.url,
-                min_size=1,
-                max_size=self._async_max_size,
-                open=False,
-                timeout=30.0,
-                kwargs={"autocommit": True},
-            )
-        if not self._async_open:
-            await self._async_pool.open()  # safe to call again: concurrent first reads wait
-            self._async_open = True
-        return self._async_pool
-
-    async def close_async(self) -> None:
-        if self._async_pool is not None:
-            await self._async_pool.close()
-        self.close()
 
     def _migrate(self) -> None:
         with self.writing() as session:

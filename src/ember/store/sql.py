@@ -17,14 +17,14 @@ from ember.store.base import (
 
 _VERSION_COLUMNS = "r.type, r.id, v.version, v.last_updated, v.method, v.content, v.seq"
 # The current version of a resource, by type and id.
-CURRENT = (
+_CURRENT = (
     f"SELECT {_VERSION_COLUMNS} FROM resources r "
     "JOIN resource_versions v ON v.res_pk = r.pk AND v.version = r.version "
     "WHERE r.type = ? AND r.id = ?"
 )
 
 
-def stored_version(row: Sequence[Any]) -> StoredVersion:
+def _stored(row: Sequence[Any]) -> StoredVersion:
     """A StoredVersion from a row of the version columns."""
     content = row[5]
     return StoredVersion(
@@ -149,8 +149,8 @@ class SQLSession(Writer):
         return int(row[0]) if row else 0
 
     def current(self, type_: str, id_: str) -> StoredVersion | None:
-        row = self._fetchone(CURRENT, (type_, id_))
-        return stored_version(row) if row else None
+        row = self._fetchone(_CURRENT, (type_, id_))
+        return _stored(row) if row else None
 
     def current_many(self, type_: str, ids: Sequence[str]) -> list[StoredVersion]:
         if not ids:
@@ -162,7 +162,7 @@ class SQLSession(Writer):
             f"WHERE r.type = ? AND r.id IN ({marks})",
             [type_, *ids],
         )
-        by_id = {row[1]: stored_version(row) for row in rows}
+        by_id = {row[1]: _stored(row) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     def version(self, type_: str, id_: str, version: int) -> StoredVersion | None:
@@ -172,7 +172,7 @@ class SQLSession(Writer):
             "WHERE r.type = ? AND r.id = ? AND v.version = ?",
             (type_, id_, version),
         )
-        return stored_version(row) if row else None
+        return _stored(row) if row else None
 
     def _history_filter(self, query: HistoryQuery) -> tuple[str, list[object]]:
         clauses: list[str] = []
@@ -209,7 +209,7 @@ class SQLSession(Writer):
             f"JOIN resources r ON r.pk = v.res_pk{where} ORDER BY v.seq DESC LIMIT ?",
             [*params, query.count],
         )
-        return [stored_version(row) for row in rows]
+        return [_stored(row) for row in rows]
 
     def count_history(self, query: HistoryQuery) -> int:
         where, params = self._history_filter(query)
