@@ -156,7 +156,7 @@ def test_sort_and_keyset_pages(store: Store) -> None:
         ("-birthdate", ["p2", "p1", "p3"]),
         ("gender,-_id", ["p1", "p3", "p2"]),
     ]:
-        sort = parse_sort("Patient", raw)
+        sort = parse_sort(("Patient",), raw)
         seen: list[str] = []
         cursor = None
         with store.reading() as reader:

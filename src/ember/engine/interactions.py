@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ember.config import Settings
+from ember.engine import scopes
 from ember.engine.errors import (
     FhirError,
     bad_request,
@@ -484,21 +485,28 @@ class Engine:
 
     def search_page(
         self,
-        type_: str,
+        type_: str | None,
         query: list[tuple[str, str]],
         strict: bool,
         count: int,
         reader: Reader | None = None,
+        compartment: tuple[str, str] | None = None,
     ) -> SearchResult:
         """One page of matches in `_sort` order, the next page's cursor and the total
-        when asked for (`_total`, `_summary=count`)."""
-        self.check_type(type_)
+        when asked for (`_total`, `_summary=count`). `type_` None searches the types of
+        `_type` (or every type); `compartment` (code, id) limits the search to its
+        members, with `type_` a member type or `*`."""
+        if compartment is None and type_ is not None:
+            self.check_type(type_)
+        scope = scopes.resolve(self.model, type_, query, compartment)
         try:
-            found = search_criteria.parse(type_, query, strict=strict)
-            controls = parse_controls(type_, query)
+            found = search_criteria.parse(
+                scope.types, query, strict=strict, compartment=scope.compartment
+            )
+            controls = parse_controls(scope.types, query)
             with self._reading(reader) as session:
                 total = count_matches(session, found) if controls.wants_total else None
-                warnings = reindex.warnings(session, (c.target.param.code for c in found.criteria))
+                warnings = reindex.warnings(session, (c.index_code for c in found.criteria))
                 if controls.explain:
                     plan = explain(
                         session, self.store.dialect, found, controls.sort, count, controls.page
@@ -507,8 +515,8 @@ class Engine:
                 if controls.count_only:
                     return SearchResult([], found, controls, None, None, total, [], warnings)
                 page = find_page(session, found, controls.sort, count, controls.page)
-                versions = session.current_many(type_, page.ids)
-                keys = find_included(session, [(type_, i) for i in page.ids], controls.includes)
+                versions = load_included(session, page.keys)
+                keys = find_included(session, page.keys, controls.includes)
                 included = load_included(session, keys)
                 return SearchResult(
                     versions,

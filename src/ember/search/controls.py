@@ -49,7 +49,7 @@ class Controls:
         return applied
 
 
-def parse_controls(resource_type: str, pairs: Sequence[tuple[str, str]]) -> Controls:
+def parse_controls(types: tuple[str, ...], pairs: Sequence[tuple[str, str]]) -> Controls:
     """Read the result parameters this module applies; raises InvalidSearch."""
     found = dict(pairs)  # a repeated result parameter: the last one counts
     total = found.get("_total")
@@ -57,7 +57,7 @@ def parse_controls(resource_type: str, pairs: Sequence[tuple[str, str]]) -> Cont
         raise invalid(f"_total must be none, estimate or accurate, got {total!r}", "_total")
     written_sort = found.get("_sort") or None
     return Controls(
-        sort=parse_sort(resource_type, written_sort),
+        sort=parse_sort(types, written_sort),
         written_sort=written_sort,
         total=total,
         summary=found.get("_summary") or None,

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from itertools import count
 
 from ember.search import clauses
+from ember.search.compartments import ITSELF, Compartment
 from ember.search.criteria import (
     Chain,
     Criteria,
     Criterion,
     Leaf,
+    Listed,
     Reverse,
     Target,
     invalid,
@@ -125,9 +127,30 @@ def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> 
     )
 
 
+def _listed(row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+    """In the entry.item of any of the Lists named (by id)."""
+    ids = [unescape(v) for v in values]
+    for list_id in ids:
+        if list_id.startswith("$"):
+            raise invalid(
+                f"{code}={list_id}: functional lists are not supported", code, "not-supported"
+            )
+    link, source = aliases.next("l"), aliases.next("s")
+    marks = ", ".join("?" for _ in ids)
+    return (
+        f"({row}.type, {row}.id) IN (SELECT {link}.target_type, {link}.target_id "
+        f"FROM reference_index {link} JOIN resources {source} ON {source}.pk = {link}.res_pk "
+        f"WHERE {link}.param = ? AND {source}.type = ? AND {source}.id IN ({marks}) "
+        f"AND {source}.deleted = ?)",
+        ["item", "List", *ids, False],
+    )
+
+
 def _target(target: Target, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
     if isinstance(target, Leaf):
         return _leaf(target, row, code, values, aliases)
+    if isinstance(target, Listed):
+        return _listed(row, code, values, aliases)
     link, other = aliases.next("l"), aliases.next("r")
     inner, inner_params = _target(target.then, other, code, values, aliases)
     if isinstance(target, Chain):
@@ -153,11 +176,51 @@ def criterion(item: Criterion, row: str, aliases: Aliases) -> Condition:
     return _target(item.target, row, item.code, item.values, aliases)
 
 
+def _in_compartment(compartment: Compartment, types: tuple[str, ...], row: str) -> Condition:
+    """Members of the searched types that point at the compartment's resource by one of
+    the parameters its definition lists for their type (or are that resource itself)."""
+    by_params: dict[tuple[str, ...], list[str]] = {}
+    itself = False
+    for type_, params in compartment.members:
+        if types and type_ not in types:
+            continue
+        by_params.setdefault(tuple(p for p in params if p != ITSELF), []).append(type_)
+        itself = itself or (ITSELF in params and type_ == compartment.code)
+    groups: list[str] = []
+    params: list[object] = []
+    for codes, member_types in by_params.items():
+        if codes:
+            groups.append(
+                f"(s.type IN ({', '.join('?' for _ in member_types)}) "
+                f"AND l.param IN ({', '.join('?' for _ in codes)}))"
+            )
+            params += [*member_types, *codes]
+    alternatives: list[str] = []
+    if groups:
+        alternatives.append(
+            f"{row}.pk IN (SELECT l.res_pk FROM reference_index l JOIN resources s "
+            "ON s.pk = l.res_pk WHERE l.target_type = ? AND l.target_id = ? "
+            f"AND ({' OR '.join(groups)}))"
+        )
+        params = [compartment.code, compartment.id, *params]
+    if itself:
+        alternatives.append(f"({row}.type = ? AND {row}.id = ?)")
+        params += [compartment.code, compartment.id]
+    return "(" + (" OR ".join(alternatives) or "1 = 0") + ")", params
+
+
 def where(criteria: Criteria, row: str = "r") -> Condition:
-    """The condition live resources of the type must meet, over resource row `row`."""
+    """The condition live resources of the searched types must meet, over row `row`."""
     aliases = Aliases()
-    sql = [f"{row}.type = ?", f"{row}.deleted = ?"]
-    params: list[object] = [criteria.resource_type, False]
+    sql = [f"{row}.deleted = ?"]
+    params: list[object] = [False]
+    if criteria.types:
+        sql.append(f"{row}.type IN ({', '.join('?' for _ in criteria.types)})")
+        params.extend(criteria.types)
+    if criteria.compartment is not None:
+        condition, condition_params = _in_compartment(criteria.compartment, criteria.types, row)
+        sql.append(condition)
+        params.extend(condition_params)
     for item in criteria.criteria:
         condition, condition_params = criterion(item, row, aliases)
         sql.append(condition)
