@@ -13,6 +13,7 @@ from ember.search.index import index_rows
 from ember.search.query import count_matches, find_page, parse_sort
 from ember.store import Store, StoredVersion, open_store
 
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 RESOURCES: list[dict[str, Any]] = [
     {
         "resourceType": "Patient",
@@ -57,6 +58,15 @@ RESOURCES: list[dict[str, Any]] = [
         "effectiveDateTime": "2024-02-01",
         "valueQuantity": {"value": 120, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"},
     },
+    *(
+        {
+            "resourceType": "Condition",
+            "id": f"c-{status}",
+            "clinicalStatus": {"coding": [{"system": CLINICAL, "code": status}]},
+            "subject": {"reference": "Patient/p1"},
+        }
+        for status in ("recurrence", "resolved", "active")
+    ),
     {
         "resourceType": "RiskAssessment",
         "id": "r1",
@@ -135,6 +145,26 @@ def _ids(store: Store, type_: str, query: str) -> list[str]:
         ("Observation", "value-quantity=gt100", ["o1", "o2"]),
         ("Observation", "value-quantity=lt5000", ["o2"]),
         ("Observation", "subject=Patient/p2", ["o2"]),
+        (
+            "Patient",
+            "gender:in=http://hl7.org/fhir/ValueSet/administrative-gender",
+            ["p1", "p2", "p3"],
+        ),
+        ("Patient", "gender:not-in=http://hl7.org/fhir/ValueSet/administrative-gender", []),
+        (
+            "Condition",
+            "clinical-status:in=http://hl7.org/fhir/ValueSet/condition-clinical|4.0.1",
+            ["c-recurrence", "c-resolved", "c-active"],
+        ),
+        (
+            "Condition",
+            "clinical-status:not-in=http://hl7.org/fhir/ValueSet/languages",
+            ["c-recurrence", "c-resolved", "c-active"],
+        ),
+        ("Condition", f"clinical-status:below={CLINICAL}|active", ["c-recurrence", "c-active"]),
+        ("Condition", f"clinical-status:below={CLINICAL}|inactive", ["c-resolved"]),
+        ("Condition", f"clinical-status:above={CLINICAL}|recurrence", ["c-recurrence", "c-active"]),
+        ("Condition", f"clinical-status:above={CLINICAL}|inactive", []),
         ("RiskAssessment", "probability=0.75", ["r1"]),
         ("RiskAssessment", "probability=0.8", ["r1"]),  # 0.8 stands for [0.75, 0.85)
         ("RiskAssessment", "probability=0.76", []),
@@ -189,10 +219,15 @@ def test_sort_and_keyset_pages(store: Store) -> None:
         "value-quantity=abc",
         "gender:missing=maybe",
         "identifier:in=http://vs",
+        "code:in=http://hl7.org/fhir/ValueSet/observation-codes",
+        "code:below=http://loinc.org|1234-5",
+        "status:below=http://hl7.org/fhir/observation-status|nonsense",
+        "status:above=final",
+        "subject:below=Patient/1",
     ],
 )
 def test_invalid_values_name_the_parameter(store: Store, query: str) -> None:
-    type_ = "Observation" if query.startswith("value") else "Patient"
+    type_ = "Observation" if query.startswith(("value", "code", "status", "subject")) else "Patient"
     with pytest.raises(InvalidSearch) as error:
         _ids(store, type_, query)
     assert error.value.issue.expression == query.split("=")[0]

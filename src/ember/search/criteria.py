@@ -43,7 +43,7 @@ APPLIED_CONTROLS = INCLUDE_NAMES | {
 # reference is handled apart.
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"missing", "exact", "contains"}),
-    "token": frozenset({"missing", "text", "not", "of-type"}),
+    "token": frozenset({"missing", "text", "not", "of-type", "in", "not-in", "above", "below"}),
     "reference": frozenset({"missing", "identifier"}),
     "date": frozenset({"missing"}),
     "number": frozenset({"missing"}),

@@ -67,6 +67,11 @@ def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]
         return lambda value: clauses.string(alias, modifier, value)
     if modifier == "of-type":
         return lambda value: clauses.of_type(alias, code, value)
+    if kind == "token" and modifier in ("in", "not-in"):
+        return lambda value: clauses.in_value_set(alias, code, value)
+    if kind == "token" and modifier in ("above", "below"):
+        below = modifier == "below"
+        return lambda value: clauses.subsumed(alias, code, value, below)
     if kind == "token" or modifier == "identifier":
         return lambda value: (
             clauses.token_text(alias, value) if modifier == "text" else clauses.token(alias, value)
@@ -106,7 +111,7 @@ def _missing(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) 
 def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
     if leaf.modifier == "missing":
         return _missing(leaf, row, code, values, aliases)
-    negate = "NOT " if leaf.modifier == "not" else ""
+    negate = "NOT " if leaf.modifier in ("not", "not-in") else ""
     if leaf.resource_level:
         test = _value_test(leaf, row, code)
         sql, params = _any_of([test(v) for v in values])
