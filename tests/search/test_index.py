@@ -42,13 +42,13 @@ def test_patient_rows() -> None:
         None,
         "Practitioner/d1",
     ) in rows.references
-    assert (
-        "organization",
-        "Organization",
-        "o1",
-        "2",
-        "http://other.org/fhir/Organization/o1",
-    ) in rows.references
+    # an absolute URL to another server names no resource here: only its url counts
+    assert ("organization", None, None, "2", "http://other.org/fhir/Organization/o1") in (
+        rows.references
+    )
+    # under this server's own base it is a local reference
+    local = index_rows(PATIENT, "http://other.org/fhir/").references
+    assert ("organization", "Organization", "o1", "2", "Organization/o1") in local
 
 
 def test_observation_rows_quantities_periods_and_failures() -> None:

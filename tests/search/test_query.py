@@ -130,6 +130,8 @@ def _ids(store: Store, type_: str, query: str) -> list[str]:
         ("Patient", "birthdate=eb1980", ["p1"]),
         ("Patient", "birthdate=ne1980", ["p1"]),
         ("Patient", "birthdate=ap1980-06-01", ["p2"]),
+        # widened by a tenth of the 50 years since: 1969-11 to 1980-02 takes both
+        ("Patient", "birthdate=ap1975-01-01", ["p1", "p2"]),
         ("Patient", "general-practitioner=Practitioner/d1", ["p1"]),
         ("Patient", "general-practitioner=d1", ["p1"]),
         ("Patient", "general-practitioner:Practitioner=d1", ["p1"]),

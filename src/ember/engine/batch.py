@@ -382,7 +382,8 @@ class BundleProcessor:
             if entry.prepared is not None:
                 rewrite_references(self.engine.model, entry.prepared.resource, mapper)
                 entry.prepared = Prepared(
-                    entry.prepared.resource, index_rows(entry.prepared.resource)
+                    entry.prepared.resource,
+                    index_rows(entry.prepared.resource, self.engine.settings.base_url),
                 )
         for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
             try:

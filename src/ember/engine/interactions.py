@@ -101,7 +101,7 @@ class Engine:
         self.settings = settings
         self.model = get_model(settings.fhir_version)
         # index rebuilds left unfinished (or due after a schema upgrade) carry on
-        reindex.run_in_background(store)
+        reindex.run_in_background(store, settings.base_url)
 
     # -- checks ----------------------------------------------------------------------
 
@@ -138,12 +138,15 @@ class Engine:
                 "be stored (change.html)",
                 f"{type_}.meta.tag",
             )
-        return Prepared(resource, index_rows(resource) if index else IndexRows())
+        rows = index_rows(resource, self.settings.base_url) if index else IndexRows()
+        return Prepared(resource, rows)
 
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
         try:
-            found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+            found = search_criteria.parse(
+                type_, query.lstrip("?"), strict=True, local_base=self.settings.base_url
+            )
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
         if not found.criteria:
@@ -501,7 +504,11 @@ class Engine:
         scope = scopes.resolve(self.model, type_, query, compartment)
         try:
             found = search_criteria.parse(
-                scope.types, query, strict=strict, compartment=scope.compartment
+                scope.types,
+                query,
+                strict=strict,
+                compartment=scope.compartment,
+                local_base=self.settings.base_url,
             )
             controls = parse_controls(scope.types, query)
             with self._reading(reader) as session:

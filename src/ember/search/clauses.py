@@ -11,9 +11,9 @@ from decimal import Decimal, InvalidOperation
 
 from ember.search.codes import Codes, UnknownCodes, subsumption_codes, value_set_codes
 from ember.search.criteria import invalid, split_values, unescape
-from ember.search.dates import parse_range
+from ember.search.dates import approximate, now_micros, parse_range
 from ember.search.text import normalize
-from ember.search.values import REFERENCE, to_canonical
+from ember.search.values import REFERENCE, local_path, to_canonical
 
 Condition = tuple[str, list[object]]
 
@@ -56,6 +56,8 @@ def date(low: str, high: str, code: str, value: str) -> Condition:
         start, end = parse_range(text)
     except ValueError:
         raise invalid(f"{text!r} of {code!r} is not a valid date", code) from None
+    if prefix == "ap":
+        start, end = approximate(start, end, now_micros())
     return date_range(low, high, prefix, start, end)
 
 
@@ -227,9 +229,12 @@ def uri(alias: str, modifier: str | None, value: str) -> Condition:
     return f"{column} = ?", [text]
 
 
-def reference(alias: str, type_modifier: str | None, value: str) -> Condition:
-    """id, Type/id, an absolute URL, or a canonical url|version."""
-    text = unescape(value)
+def reference(
+    alias: str, type_modifier: str | None, value: str, local_base: str | None = None
+) -> Condition:
+    """id, Type/id, an absolute URL (under `local_base`: a Type/id here), or a canonical
+    url|version."""
+    text = local_path(unescape(value), local_base)
     if "://" in text or text.startswith("urn:"):
         url, _, version = text.partition("|")
         if version:

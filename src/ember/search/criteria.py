@@ -126,6 +126,7 @@ class Criteria:
     criteria: tuple[Criterion, ...]  # all must hold: AND
     ignored: tuple[Issue, ...]  # warnings about parameters that were not applied
     compartment: Compartment | None = None  # only resources in this compartment
+    local_base: str | None = None  # this server's base URL: absolute references under it
 
     def as_query(self) -> list[tuple[str, str]]:
         # values keep their escapes, so joining them gives back the query as written
@@ -288,6 +289,7 @@ def parse(
     *,
     strict: bool,
     compartment: Compartment | None = None,
+    local_base: str | None = None,
 ) -> Criteria:
     """Parse search parameters for one type, several, or every type (`()`); unknown
     ones are errors if strict, else ignored with a warning. Raises InvalidSearch."""
@@ -309,4 +311,4 @@ def parse(
         if raw == "":
             raise invalid(f"Search parameter {code!r} has an empty value", code)
         criteria.append(Criterion(code, target, split_values(raw)))
-    return Criteria(scope, tuple(criteria), tuple(ignored), compartment)
+    return Criteria(scope, tuple(criteria), tuple(ignored), compartment, local_base)

@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from ember.fhir import fhirpath
@@ -104,12 +104,16 @@ _DERIVED_TOKENS: dict[str, tuple[str, Callable[[Any], Iterator[tuple[str | None,
 }
 
 
-def index_rows(resource: dict[str, Any]) -> IndexRows:
+def index_rows(resource: dict[str, Any], local_base: str | None = None) -> IndexRows:
+    """The rows of a resource; `local_base` is this server's base URL (absolute references
+    under it point here, any other absolute URL elsewhere)."""
     rows: dict[str, list[tuple[Any, ...]]] = {field: [] for field, _ in _ROWS.values()}
     rows["token_texts"] = []
     for extractor in extractors(resource["resourceType"]):
         code, kind = extractor.param.code, extractor.param.type
         field, convert = _ROWS[kind]
+        if kind == "reference":
+            convert = partial(values.references, local_base=local_base)
         try:
             items = extractor.evaluate(resource)
             found = {(code, *row) for item in items for row in convert(item)}

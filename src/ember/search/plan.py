@@ -46,16 +46,20 @@ TOKEN_TEXT_TABLE = _table("token_texts")
 
 
 @dataclass
-class Aliases:
-    """Distinct table aliases for nested subqueries."""
+class Statement:
+    """What the parts of one statement share: distinct table aliases for nested
+    subqueries, and the server's own base URL (absolute references under it are local)."""
 
+    local_base: str | None = None
     numbers: count = field(default_factory=count)
 
     def next(self, prefix: str) -> str:
         return f"{prefix}{next(self.numbers)}"
 
 
-def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]:
+def _value_test(
+    leaf: Leaf, alias: str, code: str, local_base: str | None = None
+) -> Callable[[str], Condition]:
     """value -> condition on the index row `alias` (or the resource row, resource level)."""
     kind, modifier = leaf.param.type, leaf.modifier
     if leaf.param.code == "_id":
@@ -85,7 +89,7 @@ def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]
     if kind == "uri":
         return lambda value: clauses.uri(alias, modifier, value)
     assert kind == "reference"
-    return lambda value: clauses.reference(alias, modifier, value)
+    return lambda value: clauses.reference(alias, modifier, value, local_base)
 
 
 def _any_of(tests: list[Condition]) -> Condition:
@@ -96,10 +100,10 @@ def _any_of(tests: list[Condition]) -> Condition:
 Values = tuple[str, ...]
 
 
-def _missing(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _missing(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
     if values not in (("true",), ("false",)) or leaf.resource_level:
         raise invalid(f"{code!r} takes true or false", code)
-    alias = aliases.next("m")
+    alias = statement.next("m")
     negate = "NOT " if values == ("true",) else ""
     return (
         f"{row}.pk {negate}IN (SELECT {alias}.res_pk FROM {TABLES[leaf.param.type]} {alias} "
@@ -108,21 +112,21 @@ def _missing(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) 
     )
 
 
-def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _leaf(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
     if leaf.modifier == "missing":
-        return _missing(leaf, row, code, values, aliases)
+        return _missing(leaf, row, code, values, statement)
     negate = "NOT " if leaf.modifier in ("not", "not-in") else ""
     if leaf.resource_level:
         test = _value_test(leaf, row, code)
         sql, params = _any_of([test(v) for v in values])
         return negate + sql, params
-    alias = aliases.next("i")
+    alias = statement.next("i")
     table, index_param = TABLES[leaf.param.type], leaf.param.code
     if leaf.modifier == "text":
         table = TOKEN_TEXT_TABLE
     elif leaf.modifier in ("identifier", "of-type"):  # tokens of `code:modifier`, see index
         table, index_param = TABLES["token"], f"{index_param}:{leaf.modifier}"
-    test = _value_test(leaf, alias, code)
+    test = _value_test(leaf, alias, code, statement.local_base)
     sql, params = _any_of([test(v) for v in values])
     # uncorrelated IN: the index is searched once, not once per candidate resource
     return (
@@ -132,7 +136,7 @@ def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> 
     )
 
 
-def _listed(row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _listed(row: str, code: str, values: Values, statement: Statement) -> Condition:
     """In the entry.item of any of the Lists named (by id)."""
     ids = [unescape(v) for v in values]
     for list_id in ids:
@@ -140,7 +144,7 @@ def _listed(row: str, code: str, values: Values, aliases: Aliases) -> Condition:
             raise invalid(
                 f"{code}={list_id}: functional lists are not supported", code, "not-supported"
             )
-    link, source = aliases.next("l"), aliases.next("s")
+    link, source = statement.next("l"), statement.next("s")
     marks = ", ".join("?" for _ in ids)
     return (
         f"({row}.type, {row}.id) IN (SELECT {link}.target_type, {link}.target_id "
@@ -151,13 +155,13 @@ def _listed(row: str, code: str, values: Values, aliases: Aliases) -> Condition:
     )
 
 
-def _target(target: Target, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _target(target: Target, row: str, code: str, values: Values, statement: Statement) -> Condition:
     if isinstance(target, Leaf):
-        return _leaf(target, row, code, values, aliases)
+        return _leaf(target, row, code, values, statement)
     if isinstance(target, Listed):
-        return _listed(row, code, values, aliases)
-    link, other = aliases.next("l"), aliases.next("r")
-    inner, inner_params = _target(target.then, other, code, values, aliases)
+        return _listed(row, code, values, statement)
+    link, other = statement.next("l"), statement.next("r")
+    inner, inner_params = _target(target.then, other, code, values, statement)
     if isinstance(target, Chain):
         marks = ", ".join("?" for _ in target.targets)
         # the targets first, then the references to them (by the lookup index)
@@ -177,8 +181,8 @@ def _target(target: Target, row: str, code: str, values: Values, aliases: Aliase
     )
 
 
-def criterion(item: Criterion, row: str, aliases: Aliases) -> Condition:
-    return _target(item.target, row, item.code, item.values, aliases)
+def criterion(item: Criterion, row: str, statement: Statement) -> Condition:
+    return _target(item.target, row, item.code, item.values, statement)
 
 
 def _in_compartment(compartment: Compartment, types: tuple[str, ...], row: str) -> Condition:
@@ -216,7 +220,7 @@ def _in_compartment(compartment: Compartment, types: tuple[str, ...], row: str) 
 
 def where(criteria: Criteria, row: str = "r") -> Condition:
     """The condition live resources of the searched types must meet, over row `row`."""
-    aliases = Aliases()
+    statement = Statement(criteria.local_base)
     sql = [f"{row}.deleted = ?"]
     params: list[object] = [False]
     if criteria.types:
@@ -227,7 +231,7 @@ def where(criteria: Criteria, row: str = "r") -> Condition:
         sql.append(condition)
         params.extend(condition_params)
     for item in criteria.criteria:
-        condition, condition_params = criterion(item, row, aliases)
+        condition, condition_params = criterion(item, row, statement)
         sql.append(condition)
         params.extend(condition_params)
     return " AND ".join(sql), params

@@ -72,12 +72,12 @@ def start(store: Store, params: tuple[str, ...] | None = None) -> None:
         )
 
 
-def _step(store: Store, job: Job) -> Job | None:
+def _step(store: Store, job: Job, local_base: str | None = None) -> Job | None:
     """Reindex one batch; the job as it stands afterwards, None once finished."""
     with store.writing() as writer:
         batch = writer.current_after(job.next_pk, BATCH)
         for pk, content in batch:
-            writer.replace_index(pk, index_rows(orjson.loads(content)))
+            writer.replace_index(pk, index_rows(orjson.loads(content), local_base))
         finished = len(batch) < BATCH
         next_pk = batch[-1][0] if batch else job.next_pk
         done = job.done + len(batch)
@@ -88,18 +88,18 @@ def _step(store: Store, job: Job) -> Job | None:
     return None if finished else Job(job.pk, job.params, next_pk, done, job.total)
 
 
-def run(store: Store) -> None:
-    """Carry out every unfinished job."""
+def run(store: Store, local_base: str | None = None) -> None:
+    """Carry out every unfinished job; `local_base` as for `index_rows`."""
     with store.reading() as reader:
         jobs = pending(reader)
     for job in jobs:
         current: Job | None = job
         while current is not None:
-            current = _step(store, current)
+            current = _step(store, current, local_base)
         log.info("search index rebuild %s finished (%s resources)", job.pk, job.total)
 
 
-def run_in_background(store: Store) -> threading.Thread | None:
+def run_in_background(store: Store, local_base: str | None = None) -> threading.Thread | None:
     """Start a thread for unfinished jobs, if there are any."""
     with store.reading() as reader:
         if not pending(reader):
@@ -107,7 +107,7 @@ def run_in_background(store: Store) -> threading.Thread | None:
 
     def work() -> None:
         try:
-            run(store)
+            run(store, local_base)
         except Exception:  # the store closed or failed: the job resumes on the next start
             log.exception("search index rebuild interrupted")
 
