@@ -145,3 +145,33 @@ def test_previous_links(people: TestClient) -> None:
     again = people.get(back).json()
     assert _ids(again) == ["p0", "p1"]
     assert "previous" not in {link["relation"] for link in again["link"]}
+
+
+def test_composite_and_terminology_modifiers(people: TestClient) -> None:
+    _put(
+        people,
+        {
+            "resourceType": "Observation",
+            "id": "bp",
+            "status": "final",
+            "code": {"text": "blood pressure"},
+            "component": [
+                {
+                    "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                    "valueQuantity": {"value": value, "unit": "mmHg"},
+                }
+                for code, value in (("8480-6", 120), ("8462-4", 80))
+            ],
+        },
+    )
+    found = people.get("/fhir/Observation?component-code-value-quantity=8480-6$ge120").json()
+    assert _ids(found) == ["bp"]
+    apart = people.get("/fhir/Observation?component-code-value-quantity=8462-4$ge120").json()
+    assert _ids(apart) == []
+    statuses = "http://hl7.org/fhir/ValueSet/observation-status"
+    assert len(_ids(people.get(f"/fhir/Observation?status:in={statuses}").json())) == 6
+    assert _ids(people.get(f"/fhir/Observation?status:not-in={statuses}").json()) == []
+    unknown = people.get("/fhir/Observation?code:in=http://example.org/ValueSet/none")
+    assert unknown.status_code == 400
+    (issue,) = unknown.json()["issue"]
+    assert issue["code"] == "not-supported" and issue["expression"] == ["code:in"]

@@ -14,6 +14,7 @@ from ember.search.query import count_matches, find_page, parse_sort
 from ember.store import Store, StoredVersion, open_store
 
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+UCUM = "http://unitsofmeasure.org"
 RESOURCES: list[dict[str, Any]] = [
     {
         "resourceType": "Patient",
@@ -57,6 +58,19 @@ RESOURCES: list[dict[str, Any]] = [
         "subject": {"reference": "Patient/p2"},
         "effectiveDateTime": "2024-02-01",
         "valueQuantity": {"value": 120, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"},
+    },
+    {
+        "resourceType": "Observation",
+        "id": "bp",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                "valueQuantity": {"value": value, "system": UCUM, "code": "mm[Hg]"},
+            }
+            for code, value in (("8480-6", 120), ("8462-4", 80))
+        ],
     },
     *(
         {
@@ -167,6 +181,15 @@ def _ids(store: Store, type_: str, query: str) -> list[str]:
         ("Condition", f"clinical-status:below={CLINICAL}|inactive", ["c-resolved"]),
         ("Condition", f"clinical-status:above={CLINICAL}|recurrence", ["c-recurrence", "c-active"]),
         ("Condition", f"clinical-status:above={CLINICAL}|inactive", []),
+        # composites: the parts must match one item (one component) together
+        ("Observation", "component-code-value-quantity=http://loinc.org|8480-6$gt100", ["bp"]),
+        ("Observation", "component-code-value-quantity=http://loinc.org|8462-4$gt100", []),
+        ("Observation", "component-code-value-quantity=8462-4$gt100,8462-4$lt90", ["bp"]),
+        ("Observation", f"combo-code-value-quantity=8462-4$80|{UCUM}|mm[Hg]", ["bp"]),
+        ("Observation", "combo-code-value-quantity=85354-9$80", []),
+        ("Observation", f"code-value-quantity=http://loinc.org|15074-8$5.4|{UCUM}|mg", ["o1"]),
+        ("Observation", "code-value-quantity=15074-8$lt5", []),
+        ("Observation", "code-value-quantity:missing=false", ["o1", "o2"]),
         ("RiskAssessment", "probability=0.75", ["r1"]),
         ("RiskAssessment", "probability=0.8", ["r1"]),  # 0.8 stands for [0.75, 0.85)
         ("RiskAssessment", "probability=0.76", []),
@@ -226,6 +249,9 @@ def test_sort_and_keyset_pages(store: Store) -> None:
         "status:below=http://hl7.org/fhir/observation-status|nonsense",
         "status:above=final",
         "subject:below=Patient/1",
+        "code-value-quantity=http://loinc.org|8480-6",
+        "code-value-quantity=8480-6$x",
+        "code-value-quantity:exact=8480-6$1",
     ],
 )
 def test_invalid_values_name_the_parameter(store: Store, query: str) -> None:

@@ -24,9 +24,9 @@ def _store_without_index(store: Store, count: int) -> None:
             writer.write_version(None, version)  # as stored before the typed indexes
 
 
-def _found(store: Store, query: str) -> list[str]:
+def _found(store: Store, query: str, type_: str = "Patient") -> list[str]:
     with store.reading() as reader:
-        return find_ids(reader, parse("Patient", query, strict=True), 100)
+        return find_ids(reader, parse(type_, query, strict=True), 100)
 
 
 @pytest.fixture
@@ -69,18 +69,28 @@ def test_a_job_rebuilds_in_batches_and_resumes(
     assert _found(store, "family=fam") == ["p0", "p1", "p2", "p3", "p4"]
 
 
-def test_upgrading_a_store_with_data_starts_a_rebuild(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [1, 4])  # before typed indexes, before composites
+def test_upgrading_a_store_with_data_starts_a_rebuild(tmp_path: Path, version: int) -> None:
     path = tmp_path / "old.db"
     connection = sqlite3.connect(path)
-    for statement in migrations("sqlite")[0]:
-        connection.execute(statement)
+    for step in migrations("sqlite")[:version]:
+        for statement in step:
+            connection.execute(statement)
     connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    connection.execute("INSERT INTO schema_version VALUES (1)")
+    connection.execute("INSERT INTO schema_version VALUES (?)", (version,))
     connection.execute(
         "INSERT INTO resources (type, id, version, last_updated, deleted) "
-        "VALUES ('Patient', 'old', 1, 0, 0)"
+        "VALUES ('Observation', 'old', 1, 0, 0)"
     )
-    content = orjson.dumps({"resourceType": "Patient", "id": "old", "gender": "other"})
+    content = orjson.dumps(
+        {
+            "resourceType": "Observation",
+            "id": "old",
+            "status": "final",
+            "code": {"coding": [{"code": "c"}]},
+            "valueQuantity": {"value": 3},
+        }
+    )
     connection.execute(
         "INSERT INTO resource_versions (res_pk, version, last_updated, method, "
         "content) VALUES (1, 1, 0, 'PUT', ?)",
@@ -94,6 +104,6 @@ def test_upgrading_a_store_with_data_starts_a_rebuild(tmp_path: Path) -> None:
             (job,) = reindex.pending(reader)
         assert job.params is None and job.total == 1
         reindex.run(store)
-        assert _found(store, "gender=other") == ["old"]
+        assert _found(store, "code-value-quantity=c$3", "Observation") == ["old"]
     finally:
         store.close()

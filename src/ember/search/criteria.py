@@ -49,6 +49,7 @@ MODIFIERS: dict[str, frozenset[str]] = {
     "number": frozenset({"missing"}),
     "quantity": frozenset({"missing"}),
     "uri": frozenset({"missing", "above", "below"}),
+    "composite": frozenset({"missing"}),
 }
 # Modifiers the specification defines that this server does not apply yet: a 400 saying so.
 NOT_SUPPORTED_MODIFIERS = frozenset({"in", "not-in", "above", "below"})

@@ -21,8 +21,10 @@ from ember.search.criteria import (
     Reverse,
     Target,
     invalid,
+    split_values,
     unescape,
 )
+from ember.search.parameters import components
 from ember.store.base import INDEX_TABLES
 
 Condition = clauses.Condition
@@ -41,6 +43,7 @@ TABLES = {
     "number": _table("numbers"),
     "quantity": _table("quantities"),
     "uri": _table("uris"),
+    "composite": _table("composites"),
 }
 TOKEN_TEXT_TABLE = _table("token_texts")
 
@@ -112,9 +115,47 @@ def _missing(leaf: Leaf, row: str, code: str, values: Values, statement: Stateme
     )
 
 
+def _composite(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
+    """Each value is `a$b...`, one part per component; the parts must all match the
+    components of one item (search.html#composite): index rows joined by item."""
+    parts = components(leaf.param)
+    assert parts is not None  # parameters with unusable components are not searchable
+    table = TABLES["composite"]
+    aliases = [statement.next("c") for _ in parts]
+    first = aliases[0]
+    joins = "".join(
+        f" JOIN {table} {alias} ON {alias}.res_pk = {first}.res_pk "
+        f"AND {alias}.param = {first}.param AND {alias}.item = {first}.item"
+        for alias in aliases[1:]
+    )
+    alternatives: list[Condition] = []
+    for value in values:
+        pieces = split_values(value, "$")
+        if len(pieces) != len(parts):
+            raise invalid(
+                f"{value!r} of {code!r} needs {len(parts)} parts separated by $", code
+            )
+        tests = [
+            _value_test(Leaf(part.param, None), alias, code, statement.local_base)(piece)
+            for part, alias, piece in zip(parts, aliases, pieces, strict=True)
+        ]
+        alternatives.append(
+            ("(" + " AND ".join(t[0] for t in tests) + ")", [p for t in tests for p in t[1]])
+        )
+    sql, params = _any_of(alternatives)
+    positions = " AND ".join(f"{alias}.component = ?" for alias in aliases)
+    return (
+        f"{row}.pk IN (SELECT {first}.res_pk FROM {table} {first}{joins} "
+        f"WHERE {first}.param = ? AND {positions} AND {sql})",
+        [leaf.param.code, *range(len(parts)), *params],
+    )
+
+
 def _leaf(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
     if leaf.modifier == "missing":
         return _missing(leaf, row, code, values, statement)
+    if leaf.param.type == "composite":
+        return _composite(leaf, row, code, values, statement)
     negate = "NOT " if leaf.modifier in ("not", "not-in") else ""
     if leaf.resource_level:
         test = _value_test(leaf, row, code)

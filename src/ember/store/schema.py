@@ -144,6 +144,32 @@ def _v4() -> list[str]:
     ]
 
 
+def _v5(t: dict[str, str]) -> list[str]:
+    """Composite parameters (search.html#composite): a row per value of each component of
+    each item, numbered so that the components of one item are matched together; stored
+    resources get their rows from a rebuild (unless one of everything is due anyway)."""
+    text, double, bigint = t["text"], t["double"], t["bigint"]
+    return [
+        f"""CREATE TABLE composite_index (
+            res_pk {bigint} NOT NULL REFERENCES resources (pk),
+            param TEXT NOT NULL,
+            item {bigint} NOT NULL,
+            component {bigint} NOT NULL,
+            system {text}, code {text},
+            value {double}, canonical_unit {text}, canonical_value {double},
+            low {bigint}, high {bigint},
+            normalized {text}, exact {text},
+            target_type {text}, target_id {text}, target_version {text}, url {text}
+        )""",
+        "CREATE INDEX composite_index_lookup ON composite_index (param, component, code)",
+        "CREATE INDEX composite_index_resource ON composite_index (res_pk, param, item)",
+        "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
+        "SELECT NULL, 0, 0, (SELECT COUNT(*) FROM resources), "
+        f"{t['false']} WHERE EXISTS (SELECT 1 FROM resources) AND NOT EXISTS "
+        f"(SELECT 1 FROM search_jobs WHERE params IS NULL AND finished = {t['false']})",
+    ]
+
+
 def migrations(dialect: str) -> list[list[str]]:
     """Statements of each schema version, oldest first."""
     types = _COMMON[dialect]
@@ -151,4 +177,4 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2, _v3(types), _v4()]
+    return [_v1(types), v2, _v3(types), _v4(), _v5(types)]
