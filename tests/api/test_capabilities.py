@@ -18,6 +18,8 @@ def test_capability_statement(client: TestClient) -> None:
     assert {i["code"] for i in patient["interaction"]} >= {"read", "vread", "update", "create"}
     assert {p["name"] for p in patient["searchParam"]} >= {"_id", "identifier", "name", "birthdate"}
     assert "Binary" in resources
+    observation = {p["name"]: p["type"] for p in resources["Observation"]["searchParam"]}
+    assert observation["component-code-value-quantity"] == "composite"
     rest = statement["rest"][0]
     assert {i["code"] for i in rest["interaction"]} >= {"history-system", "search-system"}
     assert {p["name"] for p in rest["searchParam"]} >= {"_id", "_lastUpdated", "_tag", "_list"}

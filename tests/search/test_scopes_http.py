@@ -128,6 +128,10 @@ def test_compartment_errors(people: TestClient) -> None:
     assert outside.status_code == 400
     assert "Medication" in outside.json()["issue"][0]["diagnostics"]
     assert people.get("/fhir/Patient/p1/Nothing").status_code == 404
+    mixed = people.get("/fhir/Patient/p1/Observation?_type=Encounter")
+    assert mixed.status_code == 400 and mixed.json()["issue"][0]["expression"] == ["_type"]
+    outside_type = people.get("/fhir/Patient/p1/*?_type=Medication")
+    assert outside_type.status_code == 400
 
 
 def test_list_parameter(people: TestClient) -> None:
@@ -163,3 +167,27 @@ def test_first_next_and_previous_links(people: TestClient) -> None:
     second = people.get(links["next"]).json()
     assert _links(second)["first"] == links["first"]
     assert match_ids(people.get(_links(second)["previous"]).json()) == ["p0", "p1"]
+
+
+def test_type_and_contained_at_type_level(people: TestClient) -> None:
+    same = people.get("/fhir/Patient?_type=Patient&_id=p0").json()
+    assert match_ids(same) == ["p0"] and "_type=Patient" in _links(same)["self"]
+    other = people.get("/fhir/Patient?_type=Observation")
+    assert other.status_code == 400 and other.json()["issue"][0]["expression"] == ["_type"]
+    default = people.get("/fhir/Patient?_id=p0&_contained=false&_containedType=container").json()
+    assert match_ids(default) == ["p0"]
+    assert "_contained=false&_containedType=container" in _links(default)["self"]
+    lenient = people.get("/fhir/Patient?_id=p0&_contained=both").json()
+    assert match_ids(lenient) == ["p0"] and "_contained" not in _links(lenient)["self"]
+    assert lenient["entry"][-1]["resource"]["issue"][0]["expression"] == ["_contained"]
+    strict = people.get("/fhir/Patient?_contained=true", headers={"Prefer": "handling=strict"})
+    assert strict.status_code == 400
+    assert strict.json()["issue"][0]["code"] == "not-supported"
+    for query, parameter, code in [
+        ("_contained=maybe", "_contained", "invalid"),
+        ("_containedType=parts", "_containedType", "invalid"),
+    ]:
+        response = people.get(f"/fhir/Patient?{query}")
+        assert response.status_code == 400, query
+        (issue,) = response.json()["issue"]
+        assert (issue["expression"], issue["code"]) == ([parameter], code), query

@@ -510,10 +510,13 @@ class Engine:
                 compartment=scope.compartment,
                 local_base=self.settings.base_url,
             )
-            controls = parse_controls(scope.types, query)
+            controls = parse_controls(scope.types, query, strict)
             with self._reading(reader) as session:
                 total = count_matches(session, found) if controls.wants_total else None
-                warnings = reindex.warnings(session, (c.index_code for c in found.criteria))
+                warnings = [
+                    *controls.ignored,
+                    *reindex.warnings(session, (c.index_code for c in found.criteria)),
+                ]
                 if controls.explain:
                     plan = explain(
                         session, self.store.dialect, found, controls.sort, count, controls.page

@@ -41,8 +41,13 @@ def resolve(
 ) -> Scope:
     """The scope of a search at type level (`type_`), system level (None) or in the
     compartment `(code, id)` (with `type_` a member type or `*`)."""
+    listed = _listed_types(model, query)
+    if type_ is not None and type_ != ALL_IN_COMPARTMENT:
+        if listed and listed != (type_,):
+            raise bad_request(f"_type: a search of {type_} cannot look at other types", "_type")
+        listed = (type_,)
     if in_compartment is None:
-        return Scope((type_,) if type_ is not None else _listed_types(model, query))
+        return Scope(listed)
     code, id_ = in_compartment
     found = compartment(code, id_, model.version)
     if found is None:
@@ -50,18 +55,11 @@ def resolve(
         raise FhirError.of(
             404, "not-supported", f"{code} is not a compartment; compartments are {known}"
         )
-    if type_ == ALL_IN_COMPARTMENT:
-        asked = _listed_types(model, query)
-        outside = [t for t in asked if t not in found.types]
-        types = asked or found.types
-    else:
-        assert type_ is not None
-        outside = [type_] if type_ not in found.types else []
-        types = (type_,)
+    outside = [t for t in listed if t not in found.types]
     if outside:
         raise bad_request(
             f"{', '.join(outside)} cannot be in the {code} compartment (compartmentdefinition-"
             f"{code.lower()}.html)",
             "_type" if type_ == ALL_IN_COMPARTMENT else None,
         )
-    return Scope(types, found)
+    return Scope(listed or found.types, found)

@@ -36,6 +36,8 @@ APPLIED_CONTROLS = INCLUDE_NAMES | {
     "_summary",
     "_elements",
     "__explain",
+    "_contained",
+    "_containedType",
     "_type",  # read where the search is scoped (system and compartment searches)
 }
 
