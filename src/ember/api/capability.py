@@ -11,6 +11,7 @@ import ember
 from ember.api.formats import FORMATS
 from ember.engine.interactions import Engine
 from ember.fhir import definitions
+from ember.operations import reindex
 from ember.search.compartments import compartment_codes
 from ember.search.criteria import supported_parameters
 
@@ -96,6 +97,7 @@ def capability_statement(engine: Engine, base_url: str, mode: str) -> dict[str, 
                     f"http://hl7.org/fhir/CompartmentDefinition/{code[0].lower()}{code[1:]}"
                     for code in compartment_codes(engine.model.version)
                 ],
+                "operation": [{"name": "reindex", "definition": reindex.DEFINITION}],
             }
         ],
     }

@@ -17,7 +17,13 @@ from ember.fhir.issues import Issue
 from ember.fhir.model import get_model
 from ember.search.compartments import Compartment
 from ember.search.index import indexed
-from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameter, parameters
+from ember.search.parameters import (
+    FULLTEXT,
+    RESOURCE_LEVEL,
+    SearchParameter,
+    parameter,
+    parameters,
+)
 
 # Parameters that shape the answer rather than filter it (search.html#other) and that
 # this engine applies; the others (_include, ...) are reported as not supported.
@@ -117,11 +123,6 @@ class Criterion:
     target: Target
     values: tuple[str, ...]  # alternatives (comma-separated in the query): OR
 
-    @property
-    def index_code(self) -> str:
-        """The parameter whose index rows this criterion reads first."""
-        return "item" if isinstance(self.target, Listed) else self.target.param.code
-
 
 @dataclass(frozen=True, slots=True)
 class Criteria:
@@ -160,7 +161,7 @@ def unescape(value: str) -> str:
 def known_parameter(resource_type: str, code: str) -> SearchParameter | None:
     """A parameter this engine can search with on a type."""
     param = parameter(resource_type, code)
-    if param is None or not (code in RESOURCE_LEVEL or indexed(param)):
+    if param is None or not (code in RESOURCE_LEVEL or code in FULLTEXT or indexed(param)):
         return None
     return param
 
@@ -182,7 +183,7 @@ def all_types() -> tuple[str, ...]:
 def supported_parameters(resource_type: str) -> list[SearchParameter]:
     """The search parameters of a type this engine applies (for the CapabilityStatement)."""
     table = parameters()
-    codes = {*RESOURCE_LEVEL}
+    codes = {*RESOURCE_LEVEL, *FULLTEXT}
     for scope in ("Resource", "DomainResource", resource_type):
         codes.update(table.get(scope, {}))
     found = (known_parameter(resource_type, code) for code in sorted(codes))
@@ -234,6 +235,8 @@ def _target(resource_type: str, name: str, written: str) -> Target:
 
 
 def _check_modifier(param: SearchParameter, modifier: str, written: str) -> None:
+    if param.code in FULLTEXT:
+        raise invalid(f"{param.code} takes no modifiers ({written!r})", written)
     if param.type == "reference" and modifier in param.targets:
         return
     if modifier in MODIFIERS.get(param.type, ()):

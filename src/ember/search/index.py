@@ -10,12 +10,18 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from typing import Any
 
 from ember.fhir import fhirpath
-from ember.search import values
-from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, components, parameters
+from ember.search import fulltext, values
+from ember.search.parameters import (
+    RESOURCE_LEVEL,
+    SearchParameter,
+    components,
+    parameters,
+    revision,
+)
 from ember.search.text import normalize
 from ember.store.base import COMPONENT_COLUMNS, COMPOSITE_COLUMNS, IndexRows
 
@@ -61,6 +67,7 @@ def _with_of_type(expression: str) -> str | None:
     return rewritten if rewritten != expression else None
 
 
+@cache
 def _compile(param: SearchParameter, text: str | None = None) -> Extractor | None:
     """The extractor of a parameter (of its component `text`, for a composite's part)."""
     source = text or param.expression
@@ -91,8 +98,13 @@ def indexed(param: SearchParameter) -> bool:
     )
 
 
-@cache
 def extractors(resource_type: str) -> tuple[Extractor, ...]:
+    """The extractors of the parameters in force (custom ones change them)."""
+    return _extractors(resource_type, revision())
+
+
+@lru_cache(maxsize=2048)
+def _extractors(resource_type: str, revision: int) -> tuple[Extractor, ...]:
     table = parameters()
     found: dict[str, SearchParameter] = {}
     for scope in ("Resource", "DomainResource", resource_type):
@@ -192,4 +204,4 @@ def index_rows(resource: dict[str, Any], local_base: str | None = None) -> Index
             name = f"{code}:{modifier}"
             found = {(name, *token) for item in items for token in convert_item(item)}
             rows["tokens"].extend(sorted(found, key=repr))
-    return IndexRows(**rows)
+    return IndexRows(**rows, fulltext=fulltext.document(resource))

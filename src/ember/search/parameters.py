@@ -1,9 +1,11 @@
-"""The search parameters a FHIR version defines, by resource type and code."""
+"""The search parameters in force, by resource type and code: those a FHIR version
+defines, plus the custom ones stored as SearchParameter resources (see `install`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
 from ember.fhir import definitions
 
@@ -19,18 +21,10 @@ class SearchParameter:
     # composite: (definition url of the component parameter, expression on each item)
     components: tuple[tuple[str, str], ...] = ()
 
-
-# Parameters every resource type has (search.html#all), answered from the resource
-# table itself rather than from an index.
-RESOURCE_LEVEL = frozenset({"_id", "_lastUpdated"})
-
-
-@cache
-def parameters(version: str = "r4") -> dict[str, dict[str, SearchParameter]]:
-    """{resource type (or "Resource"): {code: SearchParameter}} from the definitions."""
-    by_type: dict[str, dict[str, SearchParameter]] = {}
-    for sp in definitions.load(version, "SearchParameter"):
-        param = SearchParameter(
+    @classmethod
+    def from_resource(cls, sp: dict[str, Any]) -> SearchParameter:
+        """From a SearchParameter resource (shipped, or stored and checked)."""
+        return cls(
             code=sp["code"],
             type=sp["type"],
             expression=sp.get("expression"),
@@ -41,13 +35,65 @@ def parameters(version: str = "r4") -> dict[str, dict[str, SearchParameter]]:
                 (c["definition"], c["expression"]) for c in sp.get("component", ())
             ),
         )
+
+
+# Parameters every resource type has (search.html#all), answered from the resource
+# table itself rather than from an index.
+RESOURCE_LEVEL = frozenset({"_id", "_lastUpdated"})
+# Full-text parameters (search.html#text, #content), answered by ember.search.fulltext.
+FULLTEXT = frozenset({"_text", "_content"})
+
+
+Table = dict[str, dict[str, SearchParameter]]
+
+
+@cache
+def shipped(version: str = "r4") -> Table:
+    """{resource type (or "Resource"): {code: SearchParameter}} from the definitions."""
+    by_type: Table = {}
+    for sp in definitions.load(version, "SearchParameter"):
+        param = SearchParameter.from_resource(sp)
         for base in sp.get("base", ()):
             by_type.setdefault(base, {})[param.code] = param
     return by_type
 
 
-@cache
+@dataclass(frozen=True, slots=True)
+class _Registry:
+    revision: int  # changes with every install: caches keyed by it stay correct
+    table: Table | None  # shipped + custom; None: the shipped ones alone
+
+
+_registry = _Registry(0, None)
+
+
+def install(custom: Table) -> None:
+    """Put custom parameters (by base type and code) in force for this process, replacing
+    the custom ones installed before. Only for R4, the version custom ones are read for."""
+    global _registry
+    merged = {base: dict(by_code) for base, by_code in shipped().items()}
+    for base, by_code in custom.items():
+        merged.setdefault(base, {}).update(by_code)
+    # one assignment: a search running meanwhile sees either table, never a mix
+    _registry = _Registry(_registry.revision + 1, merged if custom else None)
+
+
+def revision() -> int:
+    """Which installed table is in force (index rows computed under another are stale)."""
+    return _registry.revision
+
+
+def parameters(version: str = "r4") -> Table:
+    """The parameters in force: shipped and custom."""
+    table = _registry.table
+    return table if table is not None and version == "r4" else shipped(version)
 def by_url(version: str = "r4") -> dict[str, SearchParameter]:
+    """The parameters in force by canonical url (composites name their parts so)."""
+    return _by_url(version, revision())
+
+
+@lru_cache(maxsize=8)
+def _by_url(version: str, revision: int) -> dict[str, SearchParameter]:
     return {p.url: p for scope in parameters(version).values() for p in scope.values()}
 
 

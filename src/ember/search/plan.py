@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
 
-from ember.search import clauses
+from ember.search import clauses, fulltext
 from ember.search.compartments import ITSELF, Compartment
 from ember.search.criteria import (
     Chain,
@@ -50,9 +50,11 @@ TOKEN_TEXT_TABLE = _table("token_texts")
 
 @dataclass
 class Statement:
-    """What the parts of one statement share: distinct table aliases for nested
-    subqueries, and the server's own base URL (absolute references under it are local)."""
+    """What the parts of one statement share: the dialect it is for, distinct table
+    aliases for nested subqueries, and the server's own base URL (absolute references
+    under it are local)."""
 
+    dialect: str
     local_base: str | None = None
     numbers: count = field(default_factory=count)
 
@@ -151,7 +153,19 @@ def _composite(leaf: Leaf, row: str, code: str, values: Values, statement: State
     )
 
 
+def _fulltext(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
+    try:
+        query = fulltext.parse_query(values)
+    except ValueError as exc:
+        raise invalid(f"{code}: {exc}", code) from None
+    alias = statement.next("t")
+    test, text = fulltext.condition(statement.dialect, alias, leaf.param.code, query)
+    return f"{row}.pk IN (SELECT {alias}.rowid FROM fulltext_index {alias} WHERE {test})", [text]
+
+
 def _leaf(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
+    if leaf.param.code in fulltext.COLUMNS:
+        return _fulltext(leaf, row, code, values, statement)
     if leaf.modifier == "missing":
         return _missing(leaf, row, code, values, statement)
     if leaf.param.type == "composite":
@@ -259,9 +273,9 @@ def _in_compartment(compartment: Compartment, types: tuple[str, ...], row: str) 
     return "(" + (" OR ".join(alternatives) or "1 = 0") + ")", params
 
 
-def where(criteria: Criteria, row: str = "r") -> Condition:
+def where(criteria: Criteria, dialect: str, row: str = "r") -> Condition:
     """The condition live resources of the searched types must meet, over row `row`."""
-    statement = Statement(criteria.local_base)
+    statement = Statement(dialect, criteria.local_base)
     sql = [f"{row}.deleted = ?"]
     params: list[object] = [False]
     if criteria.types:

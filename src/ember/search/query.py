@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ember.search.criteria import Criteria, common_parameter, invalid
 from ember.search.dates import EARLIEST, LATEST
+from ember.search.parameters import FULLTEXT
 from ember.search.plan import TABLES, where
 from ember.store.base import Reader
 
@@ -59,7 +60,7 @@ def parse_sort(types: tuple[str, ...], raw: str | None) -> tuple[SortKey, ...]:
     for part in raw.split(","):
         code = part.removeprefix("-")
         param = common_parameter(types, code)
-        if param is None or param.type not in (*_SORT_COLUMNS, "date"):
+        if param is None or param.type not in (*_SORT_COLUMNS, "date") or code in FULLTEXT:
             scope = ", ".join(types) or "every resource type"
             raise invalid(f"_sort: {code!r} is not a sortable parameter of {scope}", "_sort")
         keys.append(SortKey(code, part.startswith("-"), param.type))
@@ -125,13 +126,14 @@ def _after(columns: list[tuple[str, bool]], cursor: list[object]) -> tuple[str, 
 
 
 def page_statement(
+    dialect: str,
     criteria: Criteria,
     sort: tuple[SortKey, ...],
     count: int,
     cursor: str | None,
 ) -> tuple[str, list[object]]:
     """The one statement a page runs: up to count + 1 rows (pk, type, id, sort keys...)."""
-    condition, params = where(criteria)
+    condition, params = where(criteria, dialect)
     selected = ["r.pk", "r.type", "r.id"]
     sort_params: list[object] = []
     for n, key in enumerate(sort):
@@ -159,7 +161,7 @@ def find_page(
     count: int,
     cursor: str | None,
 ) -> Page:
-    rows = reader.query(*page_statement(criteria, sort, count, cursor))
+    rows = reader.query(*page_statement(reader.dialect, criteria, sort, count, cursor))
     backwards = decode_cursor(cursor, len(sort) + 1)[0] if cursor else False
     more = len(rows) > count  # beyond this page, in the direction read
     page = rows[:count]
@@ -189,14 +191,14 @@ def explain(
     cursor: str | None,
 ) -> str:
     """The statement of a page, its parameters and the database's plan for it."""
-    sql, params = page_statement(criteria, sort, count, cursor)
+    sql, params = page_statement(dialect, criteria, sort, count, cursor)
     plan = reader.query(_EXPLAIN[dialect] + sql, params)
     steps = "\n".join(" ".join(str(part) for part in row) for row in plan)
     return f"{sql}\nparameters: {params!r}\nplan:\n{steps}"
 
 
 def count_matches(reader: Reader, criteria: Criteria) -> int:
-    condition, params = where(criteria)
+    condition, params = where(criteria, reader.dialect)
     rows = reader.query(f"SELECT COUNT(*) FROM resources r WHERE {condition}", params)
     return int(rows[0][0])
 

@@ -69,6 +69,8 @@ class IndexRows:
     # composite parameters: one row per value of a component of an item (param, item
     # number, component number, then the columns of the component's type, see below)
     composites: Sequence[tuple[object, ...]] = ()
+    # (narrative words, words of all text), for _text and _content; None: not indexed
+    fulltext: tuple[Sequence[str], Sequence[str]] | None = None
 
 
 # Columns of the composite index each component type fills, in the order of its rows
@@ -110,6 +112,12 @@ INDEX_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 class Reader(ABC):
     """Read access within one database transaction (or snapshot)."""
+
+    dialect: str  # "sqlite" or "postgresql": the SQL search builds differs for full text
+
+    @abstractmethod
+    def registry_generation(self) -> int:
+        """The number that changes with each change to the stored SearchParameters."""
 
     @abstractmethod
     def current(self, type_: str, id_: str) -> StoredVersion | None:
@@ -161,9 +169,30 @@ class Writer(Reader):
         """Run a statement written with `?` placeholders (search jobs build these)."""
 
     @abstractmethod
-    def current_after(self, after_pk: int, limit: int) -> list[tuple[int, bytes]]:
-        """(pk, content) of live resources with pk > after_pk in pk order, locked for
-        this transaction (index rebuilds)."""
+    def share_registry(self) -> int:
+        """The registry generation, for a write transaction: index rows it writes are
+        computed with that generation's parameters, so `wait_for_writers` (run by a
+        rebuild before it starts) waits for it to end."""
+
+    @abstractmethod
+    def wait_for_writers(self) -> None:
+        """Wait until every write transaction that called `share_registry` ended."""
+
+    @abstractmethod
+    def bump_registry(self) -> None:
+        """Change the registry generation (the stored SearchParameters changed)."""
+
+    @abstractmethod
+    def current_after(
+        self, after_pk: int, limit: int, types: Sequence[str] | None = None
+    ) -> list[tuple[int, bytes]]:
+        """(pk, content) of live resources (of `types`, if given) with pk > after_pk in
+        pk order, locked for this transaction (index rebuilds)."""
+
+    @abstractmethod
+    def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:
+        """Remove a parameter's index rows (and those of its modifiers, `code:...`) from
+        resources of `types` (None: of every type)."""
 
     @abstractmethod
     def replace_index(self, pk: int, index: IndexRows) -> None:

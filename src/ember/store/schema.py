@@ -6,6 +6,10 @@ same on both backends.
 
 from __future__ import annotations
 
+import json
+
+from ember.fhir import definitions
+
 _COMMON = {
     "sqlite": {
         "pk": "INTEGER PRIMARY KEY",
@@ -144,10 +148,44 @@ def _v4() -> list[str]:
     ]
 
 
-def _v5(t: dict[str, str]) -> list[str]:
+def _v5(t: dict[str, str], dialect: str) -> list[str]:
+    """Custom SearchParameters and full-text search (_text, _content).
+
+    `search_registry` holds one number that changes with every change to the stored
+    SearchParameters: workers compare it with the one they loaded. Jobs name the
+    resource types they rebuild. Full text lives in an FTS5 table on SQLite and in
+    tsvector columns with GIN indexes on PostgreSQL; either way one row per resource,
+    keyed by the resource's pk (`rowid`). Stores with data get a rebuild for it (unless one of
+    everything is due anyway)."""
+    if dialect == "sqlite":
+        fulltext = [
+            "CREATE VIRTUAL TABLE fulltext_index USING fts5(narrative, content, "
+            "tokenize = 'unicode61 remove_diacritics 0')"
+        ]
+    else:
+        fulltext = [
+            "CREATE TABLE fulltext_index (rowid BIGINT PRIMARY KEY REFERENCES resources (pk), "
+            "narrative TSVECTOR NOT NULL, content TSVECTOR NOT NULL)",
+            "CREATE INDEX fulltext_index_narrative ON fulltext_index USING GIN (narrative)",
+            "CREATE INDEX fulltext_index_content ON fulltext_index USING GIN (content)",
+        ]
+    return [
+        f"CREATE TABLE search_registry (generation {t['bigint']} NOT NULL)",
+        "INSERT INTO search_registry (generation) VALUES (0)",
+        "ALTER TABLE search_jobs ADD COLUMN types TEXT",
+        *fulltext,
+        "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
+        'SELECT \'["_text", "_content"]\', 0, 0, (SELECT COUNT(*) FROM resources), '
+        f"{t['false']} WHERE EXISTS (SELECT 1 FROM resources) AND NOT EXISTS "
+        f"(SELECT 1 FROM search_jobs WHERE params IS NULL AND finished = {t['false']})",
+    ]
+
+
+def _v6(t: dict[str, str]) -> list[str]:
     """Composite parameters (search.html#composite): a row per value of each component of
     each item, numbered so that the components of one item are matched together; stored
-    resources get their rows from a rebuild (unless one of everything is due anyway)."""
+    resources get their rows from a rebuild of those parameters (unless one of everything
+    is due anyway)."""
     text, double, bigint = t["text"], t["double"], t["bigint"]
     return [
         f"""CREATE TABLE composite_index (
@@ -164,10 +202,17 @@ def _v5(t: dict[str, str]) -> list[str]:
         "CREATE INDEX composite_index_lookup ON composite_index (param, component, code)",
         "CREATE INDEX composite_index_resource ON composite_index (res_pk, param, item)",
         "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
-        "SELECT NULL, 0, 0, (SELECT COUNT(*) FROM resources), "
+        f"SELECT '{_composite_codes()}', 0, 0, (SELECT COUNT(*) FROM resources), "
         f"{t['false']} WHERE EXISTS (SELECT 1 FROM resources) AND NOT EXISTS "
         f"(SELECT 1 FROM search_jobs WHERE params IS NULL AND finished = {t['false']})",
     ]
+
+
+def _composite_codes() -> str:
+    """The codes of the composite parameters R4 defines, as a JSON list (safe in SQL: no
+    quotes in them)."""
+    shipped = definitions.load("r4", "SearchParameter")
+    return json.dumps(sorted({sp["code"] for sp in shipped if sp["type"] == "composite"}))
 
 
 def migrations(dialect: str) -> list[list[str]]:
@@ -177,4 +222,4 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2, _v3(types), _v4(), _v5(types)]
+    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types)]
