@@ -139,31 +139,58 @@ _COMPONENT_SLOTS = {
 }
 
 
+# Component values already worked out within one resource: (expression, id of the item)
+# -> (the item, kept so its id stays its own, and the rows). Composites share parts:
+# Observation's code-value-* all read `code` of the same item.
+ComponentMemo = dict[tuple[str, int], tuple[Any, list[tuple[Any, ...]]]]
+
+
+def _component_rows(
+    part: Extractor,
+    resource: dict[str, Any],
+    item: Any,
+    convert: Callable[[str], Callable[[Any], Iterator[tuple[Any, ...]]]],
+    memo: ComponentMemo,
+) -> list[tuple[Any, ...]]:
+    key = (part.expression.text, id(item))
+    known = memo.get(key)
+    if known is not None and known[0] is item:
+        return known[1]
+    to_rows = convert(part.param.type)
+    rows = [row for value in part.evaluate(resource, item) for row in to_rows(value)]
+    memo[key] = (item, rows)
+    return rows
+
+
 def _composite_rows(
     extractor: Extractor,
     resource: dict[str, Any],
     items: list[Any],
     convert: Callable[[str], Callable[[Any], Iterator[tuple[Any, ...]]]],
+    memo: ComponentMemo,
 ) -> set[tuple[Any, ...]]:
     """A row per value of each component of each item, numbered by item and component,
     so that a search matches the components of one item together. An item lacking a
-    component can match no search and gets no rows."""
+    component can match no search and gets no rows (the last component, usually the
+    value, is looked at first: it is the one most often missing)."""
     found: set[tuple[Any, ...]] = set()
     for number, item in enumerate(items):
-        parts = [
-            (position, part.param.type, row)
-            for position, part in enumerate(extractor.components)
-            for value in part.evaluate(resource, item)
-            for row in convert(part.param.type)(value)
-        ]
-        if len({position for position, _, _ in parts}) < len(extractor.components):
-            continue
-        for position, kind, row in parts:
-            cells: list[Any] = [None] * len(COMPOSITE_COLUMNS)
-            cells[:3] = [extractor.param.code, number, position]
-            for slot, cell in zip(_COMPONENT_SLOTS[kind], row, strict=True):
-                cells[slot] = cell
-            found.add(tuple(cells))
+        parts: list[tuple[int, list[tuple[Any, ...]]]] = []
+        for position in reversed(range(len(extractor.components))):
+            part = extractor.components[position]
+            rows = _component_rows(part, resource, item, convert, memo)
+            if not rows:
+                break
+            parts.append((position, rows))
+        else:
+            for position, rows in parts:
+                kind = extractor.components[position].param.type
+                for row in rows:
+                    cells: list[Any] = [None] * len(COMPOSITE_COLUMNS)
+                    cells[:3] = [extractor.param.code, number, position]
+                    for slot, cell in zip(_COMPONENT_SLOTS[kind], row, strict=True):
+                        cells[slot] = cell
+                    found.add(tuple(cells))
     return found
 
 
@@ -173,6 +200,7 @@ def index_rows(resource: dict[str, Any], local_base: str | None = None) -> Index
     rows: dict[str, list[tuple[Any, ...]]] = {field: [] for field, _ in _ROWS.values()}
     rows["token_texts"] = []
     rows["composites"] = []
+    memo: ComponentMemo = {}
 
     def converter(kind: str) -> Callable[[Any], Iterator[tuple[Any, ...]]]:
         if kind == "reference":
@@ -184,7 +212,7 @@ def index_rows(resource: dict[str, Any], local_base: str | None = None) -> Index
         try:
             items = extractor.evaluate(resource)
             if kind == "composite":
-                composites = _composite_rows(extractor, resource, items, converter)
+                composites = _composite_rows(extractor, resource, items, converter, memo)
                 rows["composites"].extend(sorted(composites, key=repr))
                 continue
             field = _ROWS[kind][0]
