@@ -1,12 +1,27 @@
-"""Data for search tests over HTTP: patients, their observations, a practitioner and an
-organisation, stored through the API on each backend."""
+"""Fixtures of the search tests: an empty store, and data for tests over HTTP (patients,
+their observations, a practitioner and an organisation, stored through the API)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+
+from ember.store import Store, open_store
+
+
+@pytest.fixture
+def empty_store(database_url: str) -> Iterator[Store]:
+    """An open store on each backend, without rebuild jobs left over afterwards."""
+    opened = open_store(database_url)
+    try:
+        yield opened
+    finally:
+        with opened.writing() as writer:  # jobs outlive the per-test cleanup on PostgreSQL
+            writer.execute("DELETE FROM search_jobs")
+        opened.close()
 
 
 def put(client: TestClient, resource: dict[str, Any]) -> None:

@@ -33,7 +33,7 @@ from ember.fhir.patch.errors import PatchError
 from ember.fhir.subset import is_subsetted
 from ember.fhir.validation import check_rules, validate_resource
 from ember.search import criteria as search_criteria
-from ember.search import reindex
+from ember.search import custom, reindex
 from ember.search.controls import Controls, parse_controls
 from ember.search.include import find_included
 from ember.search.include import load as load_included
@@ -110,6 +110,7 @@ class Engine:
         self.search_parameters = Registry()
         with store.reading() as reader:
             self.search_parameters.sync(reader)
+        reindex.follow_fulltext_setting(store, settings.fulltext)
         self.reindex = reindex.Runner(
             store, self.search_parameters.sync, background_jobs, settings.base_url
         )
@@ -147,7 +148,8 @@ class Engine:
             for issue in errors:  # "warn": stored anyway, noted in the log
                 log.warning("%s: %s at %s", type_, issue.diagnostics, issue.expression)
         if type_ == "SearchParameter":
-            issues = self.search_parameters.check(resource, self.model)
+            # clashes with stored ones are checked in the write transaction
+            issues = custom.check(resource, self.model)
             if issues:
                 raise FhirError(422, issues)
         if is_subsetted(resource):
@@ -211,16 +213,16 @@ class Engine:
             if prepared.revision == revision()
             else index_rows(prepared.resource, self.settings.base_url)
         )
+        if type_ == "SearchParameter":
+            self._search_parameter_changes(writer, id_, resource)
         stored = writer.write_version(
             state,
             StoredVersion(type_, id_, version, timestamp, method, fhir_json.dumps(resource)),
             index,
         )
-        if type_ == "SearchParameter":
-            self._search_parameter_written(writer, id_, resource)
         return WriteResult(stored, created=state is None or state.deleted)
 
-    def _search_parameter_written(
+    def _search_parameter_changes(
         self, writer: Writer, id_: str, resource: dict[str, Any] | None
     ) -> None:
         if self.search_parameters.record_change(writer, self.model, id_, resource):
@@ -389,11 +391,11 @@ class Engine:
             self._check_if_match(state, if_match, f"{type_}/{id_}")
         if state is None or state.deleted:
             return None
+        if type_ == "SearchParameter":
+            self._search_parameter_changes(writer, id_, None)
         stored = writer.write_version(
             state, StoredVersion(type_, id_, state.version + 1, now_micros(), "DELETE", None)
         )
-        if type_ == "SearchParameter":
-            self._search_parameter_written(writer, id_, None)
         return WriteResult(stored, created=False)
 
     def conditional_delete(self, type_: str, query: str) -> list[WriteResult]:

@@ -85,6 +85,7 @@ def load_paths(
     # searchable as soon as the command ends
     store = open_store(settings.database_url)
     try:
+        reindex.follow_fulltext_setting(store, settings.fulltext)
         reindex.run(store, Registry().sync, settings.base_url)
     finally:
         store.close()

@@ -104,7 +104,7 @@ def extractors(resource_type: str) -> tuple[Extractor, ...]:
 
 
 @lru_cache(maxsize=2048)
-def _extractors(resource_type: str, revision: int) -> tuple[Extractor, ...]:
+def _extractors(resource_type: str, in_force: int) -> tuple[Extractor, ...]:
     table = parameters()
     found: dict[str, SearchParameter] = {}
     for scope in ("Resource", "DomainResource", resource_type):
@@ -232,4 +232,5 @@ def index_rows(resource: dict[str, Any], local_base: str | None = None) -> Index
             name = f"{code}:{modifier}"
             found = {(name, *token) for item in items for token in convert_item(item)}
             rows["tokens"].extend(sorted(found, key=repr))
-    return IndexRows(**rows, fulltext=fulltext.document(resource))
+    text = fulltext.document(resource) if fulltext.enabled() else None
+    return IndexRows(**rows, fulltext=text)

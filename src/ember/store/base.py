@@ -141,6 +141,13 @@ class Reader(ABC):
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Run a read-only statement written with `?` placeholders (search builds these)."""
 
+    @abstractmethod
+    def current_after(
+        self, after_pk: int, limit: int, types: Sequence[str] | None = None
+    ) -> list[tuple[int, int, bytes]]:
+        """(pk, version, content) of live resources (of `types`, if given) with
+        pk > after_pk, in pk order (index rebuilds)."""
+
 
 class Writer(Reader):
     """Read and write access within one database transaction."""
@@ -182,12 +189,6 @@ class Writer(Reader):
     def bump_registry(self) -> None:
         """Change the registry generation (the stored SearchParameters changed)."""
 
-    @abstractmethod
-    def current_after(
-        self, after_pk: int, limit: int, types: Sequence[str] | None = None
-    ) -> list[tuple[int, bytes]]:
-        """(pk, content) of live resources (of `types`, if given) with pk > after_pk in
-        pk order, locked for this transaction (index rebuilds)."""
 
     @abstractmethod
     def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:

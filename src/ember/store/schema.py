@@ -19,6 +19,7 @@ _COMMON = {
         "double": "REAL",
         "text": "TEXT",
         "false": "0",
+        "true": "1",
     },
     "postgresql": {
         "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
@@ -29,6 +30,7 @@ _COMMON = {
         # code-point order, as SQLite compares: sorting and ranges agree on both backends
         "text": 'TEXT COLLATE "C"',
         "false": "FALSE",
+        "true": "TRUE",
     },
 }
 
@@ -174,14 +176,24 @@ def _v5(t: dict[str, str], dialect: str) -> list[str]:
         "INSERT INTO search_registry (generation) VALUES (0)",
         "ALTER TABLE search_jobs ADD COLUMN types TEXT",
         *fulltext,
+        # SearchParameters stored before come in force now: then every parameter counts
         "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
-        'SELECT \'["_text", "_content"]\', 0, 0, (SELECT COUNT(*) FROM resources), '
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM resources WHERE type = 'SearchParameter') "
+        'THEN NULL ELSE \'["_text", "_content"]\' END, 0, 0, (SELECT COUNT(*) FROM resources), '
         f"{t['false']} WHERE EXISTS (SELECT 1 FROM resources) AND NOT EXISTS "
         f"(SELECT 1 FROM search_jobs WHERE params IS NULL AND finished = {t['false']})",
     ]
 
 
 def _v6(t: dict[str, str]) -> list[str]:
+    """Whether full-text rows are being written (EMBER_FULLTEXT): a server that turns it
+    on finds out it was off, and rebuilds them."""
+    return [
+        f"ALTER TABLE search_registry ADD COLUMN fulltext {t['bool']} NOT NULL DEFAULT {t['true']}"
+    ]
+
+
+def _v7(t: dict[str, str]) -> list[str]:
     """Composite parameters (search.html#composite): a row per value of each component of
     each item, numbered so that the components of one item are matched together; stored
     resources get their rows from a rebuild of those parameters (unless one of everything
@@ -222,4 +234,4 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types)]
+    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types), _v7(types)]

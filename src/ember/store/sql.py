@@ -235,25 +235,26 @@ class SQLSession(Writer):
         """Writers are serialised per database by default (SQLite); see PostgreSQL."""
 
     def bump_registry(self) -> None:
-        generation = self.registry_generation() + 1
         # the row is missing only if someone emptied the table: then it is written anew
-        self._execute("DELETE FROM search_registry")
-        self._execute("INSERT INTO search_registry (generation) VALUES (?)", (generation,))
+        if self._fetchone("SELECT generation FROM search_registry") is None:
+            self._execute("INSERT INTO search_registry (generation) VALUES (1)")
+        else:
+            self._execute("UPDATE search_registry SET generation = generation + 1")
 
     def current_after(
         self, after_pk: int, limit: int, types: Sequence[str] | None = None
-    ) -> list[tuple[int, bytes]]:
+    ) -> list[tuple[int, int, bytes]]:
         of_types, params = "", [after_pk, False]
         if types is not None:
             of_types = f" AND r.type IN ({', '.join('?' for _ in types)})"
             params.extend(types)
         rows = self._fetchall(
-            "SELECT r.pk, v.content FROM resources r "
+            "SELECT r.pk, r.version, v.content FROM resources r "
             "JOIN resource_versions v ON v.res_pk = r.pk AND v.version = r.version "
-            f"WHERE r.pk > ? AND r.deleted = ?{of_types} ORDER BY r.pk LIMIT ?" + self.lock_suffix,
+            f"WHERE r.pk > ? AND r.deleted = ?{of_types} ORDER BY r.pk LIMIT ?",
             [*params, limit],
         )
-        return [(row[0], bytes(row[1])) for row in rows]
+        return [(row[0], row[1], bytes(row[2])) for row in rows]
 
     def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:
         prefix = f"{code}:"
