@@ -11,7 +11,7 @@ import ember
 from ember.api.formats import FORMATS
 from ember.engine.interactions import Engine
 from ember.fhir import definitions
-from ember.operations import reindex
+from ember.operations import registered
 from ember.search.compartments import compartment_codes
 from ember.search.criteria import supported_parameters
 
@@ -67,7 +67,17 @@ def _resource(engine: Engine, type_name: str) -> dict[str, Any]:
         "conditionalUpdate": True,
         "conditionalDelete": "multiple",
         "searchParam": _search_params(type_name),
+        "operation": _operations({"type", "instance"}),
     }
+
+
+def _operations(levels: set[str]) -> list[dict[str, str]]:
+    """The operations served at these levels, with their definitions' canonical URLs."""
+    return [
+        {"name": operation.name, "definition": operation.definition}
+        for operation in registered()
+        if operation.levels & levels
+    ]
 
 
 def capability_statement(engine: Engine, base_url: str, mode: str) -> dict[str, Any]:
@@ -97,7 +107,7 @@ def capability_statement(engine: Engine, base_url: str, mode: str) -> dict[str, 
                     f"http://hl7.org/fhir/CompartmentDefinition/{code[0].lower()}{code[1:]}"
                     for code in compartment_codes(engine.model.version)
                 ],
-                "operation": [{"name": "reindex", "definition": reindex.DEFINITION}],
+                **({"operation": system} if (system := _operations({"system"})) else {}),
             }
         ],
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from ember.fhir import fhirpath
 from ember.search import fulltext, values
 from ember.search.parameters import (
+    FULLTEXT,
     RESOURCE_LEVEL,
     SearchParameter,
     components,
@@ -194,9 +195,15 @@ def _composite_rows(
     return found
 
 
-def index_rows(resource: dict[str, Any], local_base: str | None = None) -> IndexRows:
-    """The rows of a resource; `local_base` is this server's base URL (absolute references
-    under it point here, any other absolute URL elsewhere)."""
+def index_rows(
+    resource: dict[str, Any],
+    local_base: str | None = None,
+    only: Collection[str] | None = None,
+) -> IndexRows:
+    """The index rows of a resource; `local_base` is this server's base URL (absolute
+    references under it point here, any other absolute URL elsewhere); with `only`, the
+    rows of these parameters alone (the full-text row if _text or _content is among
+    them)."""
     rows: dict[str, list[tuple[Any, ...]]] = {field: [] for field, _ in _ROWS.values()}
     rows["token_texts"] = []
     rows["composites"] = []
@@ -209,6 +216,8 @@ def index_rows(resource: dict[str, Any], local_base: str | None = None) -> Index
 
     for extractor in extractors(resource["resourceType"]):
         code, kind = extractor.param.code, extractor.param.type
+        if only is not None and code not in only:
+            continue
         try:
             items = extractor.evaluate(resource)
             if kind == "composite":
@@ -232,5 +241,6 @@ def index_rows(resource: dict[str, Any], local_base: str | None = None) -> Index
             name = f"{code}:{modifier}"
             found = {(name, *token) for item in items for token in convert_item(item)}
             rows["tokens"].extend(sorted(found, key=repr))
-    text = fulltext.document(resource) if fulltext.enabled() else None
+    wanted = only is None or not FULLTEXT.isdisjoint(only)
+    text = fulltext.document(resource) if wanted and fulltext.enabled() else None
     return IndexRows(**rows, fulltext=text)

@@ -207,8 +207,9 @@ def _step(
             return True
         job = _job(rows[0])
         batch = reader.current_after(job.next_pk, BATCH, job.types)
+    # only the rows of the job's parameters: the others are what they were
     indexed = {
-        pk_: (version, index_rows(orjson.loads(content), local_base))
+        pk_: (version, index_rows(orjson.loads(content), local_base, job.params))
         for pk_, version, content in batch
     }
     with store.writing() as writer:
@@ -226,7 +227,7 @@ def _step(
             )
             for pk_, version in current:
                 if indexed[pk_][0] == version:
-                    writer.replace_index(pk_, indexed[pk_][1])
+                    writer.replace_index(pk_, indexed[pk_][1], job.params)
         finished = len(batch) < BATCH
         done = job.done + len(batch)
         # resources created meanwhile are walked too: the total grows to what was done

@@ -138,6 +138,11 @@ class Reader(ABC):
     def count_history(self, query: HistoryQuery) -> int: ...
 
     @abstractmethod
+    def type_stamp(self, type_: str) -> tuple[int, int]:
+        """(how many, latest lastUpdated) of the resources of a type, deleted ones
+        included: it changes whenever one of them is written, in any process."""
+
+    @abstractmethod
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Run a read-only statement written with `?` placeholders (search builds these)."""
 
@@ -196,8 +201,11 @@ class Writer(Reader):
         resources of `types` (None: of every type)."""
 
     @abstractmethod
-    def replace_index(self, pk: int, index: IndexRows) -> None:
-        """Replace a resource's search index rows."""
+    def replace_index(
+        self, pk: int, index: IndexRows, params: Sequence[str] | None = None
+    ) -> None:
+        """Replace a resource's search index rows; with `params`, only the rows of those
+        parameters (and the full-text row if `index` has one)."""
 
 
 class Store(ABC):
