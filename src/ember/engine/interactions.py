@@ -22,6 +22,7 @@ from ember.engine.errors import (
     precondition_failed,
     unprocessable,
 )
+from ember.engine.profiles import StoredDefinitions
 from ember.engine.resources import with_server_meta
 from ember.engine.search_parameters import Registry
 from ember.engine.versioning import etag, now_micros, parse_etag
@@ -69,6 +70,7 @@ class WriteResult:
     stored: StoredVersion  # the version written (or found, for a conditional create)
     created: bool  # 201 rather than 200
     changed: bool = True  # False when nothing was written (create matched, delete of nothing)
+    issues: tuple[Issue, ...] = ()  # rule issues that did not stop the write
 
     @property
     def status(self) -> int:
@@ -83,6 +85,7 @@ class Prepared:
     index: IndexRows
     # the parameters in force when `index` was computed (see ember.search.parameters)
     revision: int = field(default_factory=revision)
+    issues: tuple[Issue, ...] = ()  # rule issues that did not stop the write
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,7 @@ class Engine:
         self.store = store
         self.settings = settings
         self.model = get_model(settings.fhir_version)
+        self.definitions = StoredDefinitions(self)
         self.search_parameters = Registry()
         with store.reading() as reader:
             self.search_parameters.sync(reader)
@@ -137,13 +141,7 @@ class Engine:
         issues = validate_resource(resource, self.model, max_depth=self.settings.max_depth)
         if any(i.severity in ("error", "fatal") for i in issues):
             raise FhirError(400, issues)
-        if self.settings.validation != "off":
-            # invariants and bindings; only their errors count: warnings never block
-            errors = [i for i in check_rules(resource, self.model) if i.severity == "error"]
-            if errors and self.settings.validation == "reject":
-                raise FhirError(400, errors)
-            for issue in errors:  # "warn": stored anyway, noted in the log
-                log.warning("%s: %s at %s", type_, issue.diagnostics, issue.expression)
+        kept = self._check_rules(type_, resource) if self.settings.validation != "off" else []
         if type_ == "SearchParameter":
             # clashes with stored ones are checked in the write transaction
             issues = custom.check(resource, self.model)
@@ -155,7 +153,23 @@ class Engine:
                 "be stored (change.html)",
                 f"{type_}.meta.tag",
             )
-        return Prepared(resource, index_rows(resource) if index else IndexRows())
+        return Prepared(
+            resource, index_rows(resource) if index else IndexRows(), issues=tuple(kept)
+        )
+
+    def _check_rules(self, type_: str, resource: dict[str, Any]) -> list[Issue]:
+        """Invariants, bindings and claimed profiles: their errors refuse the write in
+        "reject" mode; what did not stop it is returned (for Prefer: return=OperationOutcome)
+        and logged at debug, by rule and location only (no values: they may be PHI)."""
+        resolver = self.definitions.resolver()
+        issues = check_rules(resource, self.model, resolver, resolver.terminology)
+        if self.settings.validation == "reject":
+            errors = [i for i in issues if i.severity in ("error", "fatal")]
+            if errors:
+                raise FhirError(400, errors)
+        for issue in issues:
+            log.debug("%s %s %s at %s", type_, issue.severity, issue.code, issue.expression)
+        return issues
 
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
@@ -209,7 +223,9 @@ class Engine:
             StoredVersion(type_, id_, version, timestamp, method, fhir_json.dumps(resource)),
             index,
         )
-        return WriteResult(stored, created=state is None or state.deleted)
+        return WriteResult(
+            stored, created=state is None or state.deleted, issues=prepared.issues
+        )
 
     def _search_parameter_changes(
         self, writer: Writer, id_: str, resource: dict[str, Any] | None

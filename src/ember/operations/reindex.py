@@ -34,4 +34,12 @@ def run(engine: Engine, invocation: Invocation) -> dict[str, Any]:
     return result
 
 
-register(Operation(name="reindex", levels=frozenset({"system"}), affects_state=False, run=run))
+register(
+    Operation(
+        name="reindex",
+        levels=frozenset({"system"}),
+        affects_state=False,
+        run=run,
+        definition=DEFINITION,
+    )
+)

@@ -117,6 +117,11 @@ class Reader(ABC):
     def count_history(self, query: HistoryQuery) -> int: ...
 
     @abstractmethod
+    def type_stamp(self, type_: str) -> tuple[int, int]:
+        """(how many, latest lastUpdated) of the resources of a type, deleted ones
+        included: it changes whenever one of them is written, in any process."""
+
+    @abstractmethod
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Run a read-only statement written with `?` placeholders (search builds these)."""
 

@@ -101,6 +101,12 @@ class SQLSession(Writer):
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         return self._fetchall(sql, params)
 
+    def type_stamp(self, type_: str) -> tuple[int, int]:
+        row = self._fetchone(
+            "SELECT COUNT(*), MAX(last_updated) FROM resources WHERE type = ?", (type_,)
+        )
+        return (row[0], row[1] or 0) if row else (0, 0)
+
     def registry_generation(self) -> int:
         row = self._fetchone("SELECT COALESCE(MAX(generation), 0) FROM search_registry")
         return int(row[0]) if row else 0
