@@ -179,3 +179,17 @@ def test_a_patch_is_checked_against_the_claimed_stored_profile(client: TestClien
     )
     assert response.status_code == 400, response.text
     assert "Observation.subject: minimum required = 1" in response.text
+
+
+def test_the_cache_of_definitions_stays_bounded(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ember.engine.profiles._MAX_CACHED", 3)
+    store = open_store(settings.database_url)
+    try:
+        definitions = Engine(store, settings).definitions
+        for number in range(10):
+            assert definitions.resolver()(f"http://example.org/claimed/{number}") is None
+            assert len(definitions._found) <= 3
+    finally:
+        store.close()
