@@ -86,14 +86,18 @@ def writes(url: str, resources: list[dict], repeat: int) -> None:
 
 
 def rebuild(store: Store, url: str) -> None:
-    """A rebuild of every resource of the store (after the writes above), timed."""
-    with store.writing() as writer:
-        reindex.start(writer)
-        total = writer.query("SELECT COUNT(*) FROM resources WHERE deleted = ?", [False])[0][0]
-    started = time.perf_counter()
-    reindex.run(store, Registry().sync)
-    seconds = time.perf_counter() - started
-    print(f"{store.dialect}: rebuild of {total} resources: {total / seconds:.0f} resources/s")
+    """Rebuilds over every resource of the store (after the writes above), timed: of every
+    parameter, and of one (as a new custom parameter's rebuild is)."""
+    with store.reading() as reader:
+        total = reader.query("SELECT COUNT(*) FROM resources WHERE deleted = ?", [False])[0][0]
+    for params in (None, ["identifier"]):
+        with store.writing() as writer:
+            reindex.start(writer, params)
+        started = time.perf_counter()
+        reindex.run(store, Registry().sync)
+        rate = total / (time.perf_counter() - started)
+        what = "every parameter" if params is None else f"one parameter ({params[0]})"
+        print(f"{store.dialect}: rebuild of {what} over {total} resources: {rate:.0f}/s")
 
 
 def generation_checks(store: Store, repeat: int) -> None:

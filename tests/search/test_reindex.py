@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,7 @@ def test_a_job_rebuilds_in_batches_and_resumes(
         again.close()
     assert _found(store, "family=fam3") == ["p3"]
     assert _found(store, "family=fam") == ["p0", "p1", "p2", "p3", "p4"]
+    assert _found(store, "_content=fam3") == []  # only the job's parameter was rebuilt
 
 
 def _old_store(path: Path, version: int, resources: list[dict[str, Any]]) -> str:
@@ -136,12 +138,12 @@ def test_a_resource_written_during_a_batch_keeps_the_rows_of_that_write(
         reindex.start(writer, ("family",))
     newer = {"resourceType": "Patient", "id": "p0", "name": [{"family": "Newer"}]}
 
-    def written_meanwhile(resource: dict[str, Any]) -> IndexRows:
+    def written_meanwhile(resource: dict[str, Any], only: Collection[str] | None) -> IndexRows:
         with store.writing() as writer:
             state = writer.lock("Patient", "p0")
             version = StoredVersion("Patient", "p0", 2, 1, "PUT", orjson.dumps(newer))
             writer.write_version(state, version, index_rows(newer))
-        return index_rows(resource)  # of the version the batch read: stale now
+        return index_rows(resource, only)  # of the version the batch read: stale now
 
     monkeypatch.setattr(reindex, "index_rows", written_meanwhile)
     with store.reading() as reader:

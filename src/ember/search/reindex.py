@@ -191,7 +191,11 @@ def _step(store: Store, pk: int, refresh: Refresh | None = None) -> bool:
             return True
         job = _job(rows[0])
         batch = reader.current_after(job.next_pk, BATCH, job.types)
-    indexed = {pk_: (version, index_rows(orjson.loads(content))) for pk_, version, content in batch}
+    # only the rows of the job's parameters: the others are what they were
+    indexed = {
+        pk_: (version, index_rows(orjson.loads(content), job.params))
+        for pk_, version, content in batch
+    }
     with store.writing() as writer:
         writer.lock_key(f"search_jobs/{pk}")
         rows = writer.query("SELECT next_pk, finished FROM search_jobs WHERE pk = ?", [pk])
@@ -207,7 +211,7 @@ def _step(store: Store, pk: int, refresh: Refresh | None = None) -> bool:
             )
             for pk_, version in current:
                 if indexed[pk_][0] == version:
-                    writer.replace_index(pk_, indexed[pk_][1])
+                    writer.replace_index(pk_, indexed[pk_][1], job.params)
         finished = len(batch) < BATCH
         done = job.done + len(batch)
         # resources created meanwhile are walked too: the total grows to what was done

@@ -180,8 +180,11 @@ class Writer(Reader):
         resources of `types` (None: of every type)."""
 
     @abstractmethod
-    def replace_index(self, pk: int, index: IndexRows) -> None:
-        """Replace a resource's search index rows."""
+    def replace_index(
+        self, pk: int, index: IndexRows, params: Sequence[str] | None = None
+    ) -> None:
+        """Replace a resource's search index rows; with `params`, only the rows of those
+        parameters (and the full-text row if `index` has one)."""
 
 
 class Store(ABC):

@@ -31,6 +31,16 @@ def _stored(row: Sequence[Any]) -> StoredVersion:
     )
 
 
+def _of_params(codes: Sequence[str]) -> tuple[str, list[object]]:
+    """A condition on index rows: of these parameters, or of their modifiers (`code:...`,
+    see ember.search.index)."""
+    tests, params = [], []
+    for code in codes:
+        tests.append("param = ? OR SUBSTR(param, 1, ?) = ?")
+        params.extend([code, len(code) + 1, f"{code}:"])
+    return "(" + " OR ".join(tests) + ")", params
+
+
 class SQLSession(Writer):
     """Reader and Writer over one DB-API connection inside an open transaction.
 
@@ -263,20 +273,26 @@ class SQLSession(Writer):
         return [(row[0], row[1], bytes(row[2])) for row in rows]
 
     def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:
-        prefix = f"{code}:"
-        of_types, params = "", [code, len(prefix), prefix]
+        of_params, params = _of_params([code])
+        of_types = ""
         if types is not None:
             marks = ", ".join("?" for _ in types)
             of_types = f" AND res_pk IN (SELECT pk FROM resources WHERE type IN ({marks}))"
             params.extend(types)
         for table, _ in INDEX_TABLES.values():
-            self._execute(
-                f"DELETE FROM {table} WHERE (param = ? OR SUBSTR(param, 1, ?) = ?){of_types}",
-                params,
-            )
+            self._execute(f"DELETE FROM {table} WHERE {of_params}{of_types}", params)
 
-    def replace_index(self, pk: int, index: IndexRows) -> None:
-        self._delete_index(pk)
+    def replace_index(self, pk: int, index: IndexRows, params: Sequence[str] | None = None) -> None:
+        if params is None:
+            self._delete_index(pk)
+        else:
+            of_params, arguments = _of_params(params)
+            for table, _ in INDEX_TABLES.values():
+                self._execute(
+                    f"DELETE FROM {table} WHERE res_pk = ? AND {of_params}", [pk, *arguments]
+                )
+            if index.fulltext is not None:
+                self._execute("DELETE FROM fulltext_index WHERE rowid = ?", (pk,))
         self._write_index(pk, index)
 
     def _delete_index(self, pk: int) -> None:
