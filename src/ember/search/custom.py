@@ -8,6 +8,7 @@ definitions stores them) is that parameter: it is kept, but changes nothing.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from ember.fhir.model import Model
 from ember.search.index import INDEXED_TYPES
 from ember.search.parameters import SearchParameter, Table, shipped
 from ember.store.base import Reader
+
+log = logging.getLogger(__name__)
 
 _ALL_TYPES = frozenset({"Resource", "DomainResource"})
 # Codes are used in URLs with `:modifier` and `.chain` after them; `_` starts the
@@ -60,8 +63,24 @@ def definition(resource: dict[str, Any], resource_id: str) -> Custom | None:
     """The parameter a stored SearchParameter puts in force, if any (see module doc)."""
     if resource.get("status") not in _IN_FORCE or resource.get("url") in _shipped_urls():
         return None
+    if not _usable(resource):  # stored before these checks existed: left out
+        log.warning("SearchParameter/%s cannot be applied: left out of search", resource_id)
+        return None
     param = SearchParameter.from_resource(resource)
     return Custom(resource_id, tuple(resource["base"]), param)
+
+
+def _usable(resource: dict[str, Any]) -> bool:
+    code, bases, expression = resource.get("code"), resource.get("base"), resource.get("expression")
+    return (
+        isinstance(code, str)
+        and bool(_CODE.fullmatch(code))
+        and resource.get("type") in INDEXED_TYPES
+        and isinstance(expression, str)
+        and isinstance(resource.get("url"), str)
+        and isinstance(bases, list)
+        and all(isinstance(b, str) for b in bases)
+    )
 
 
 def load(reader: Reader) -> dict[str, Custom]:
