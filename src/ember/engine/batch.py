@@ -420,13 +420,14 @@ class BundleProcessor:
             if entry.prepared is not None:
                 rewrite_references(self.engine.model, entry.prepared.resource, mapper)
 
-    @staticmethod
-    def _index(entries: list[Entry]) -> None:
+    def _index(self, entries: list[Entry]) -> None:
         for entry in entries:
             if entry.prepared is not None:
                 resource = entry.prepared.resource
                 entry.prepared = Prepared(
-                    resource, index_rows(resource), issues=entry.prepared.issues
+                    resource,
+                    index_rows(resource, self.engine.settings.base_url),
+                    issues=entry.prepared.issues,
                 )
 
     def _write_entries(self, writer: Writer, entries: list[Entry]) -> None:
