@@ -33,6 +33,7 @@ from ember.fhir.model import get_model
 from ember.fhir.patch.errors import PatchError
 from ember.fhir.subset import is_subsetted
 from ember.fhir.validation import check_rules, validate_resource
+from ember.fhir.validation.rules import check_claimed_profiles
 from ember.search import criteria as search_criteria
 from ember.search import custom, reindex
 from ember.search.controls import Controls, parse_controls
@@ -153,7 +154,7 @@ class Engine:
         issues = validate_resource(resource, self.model, max_depth=self.settings.max_depth)
         if any(i.severity in ("error", "fatal") for i in issues):
             raise FhirError(400, issues)
-        kept = self._check_rules(type_, resource) if self.settings.validation != "off" else []
+        kept = self._check_rules(type_, resource)
         if type_ == "SearchParameter":
             # clashes with stored ones are checked in the write transaction
             issues = custom.check(resource, self.model)
@@ -172,18 +173,26 @@ class Engine:
         )
 
     def _check_rules(self, type_: str, resource: dict[str, Any]) -> list[Issue]:
-        """Invariants, bindings and claimed profiles: their errors refuse the write in
-        "reject" mode; what did not stop it is returned (for Prefer: return=OperationOutcome)
-        and logged at debug, by rule and location only (no values: they may be PHI)."""
-        resolver = self.definitions.resolver()
-        issues = check_rules(resource, self.model, resolver, resolver.terminology)
-        if self.settings.validation == "reject":
-            errors = [i for i in issues if i.severity in ("error", "fatal")]
-            if errors:
-                raise FhirError(400, errors)
-        for issue in issues:
+        """Base invariants and bindings (setting `validation`), then claimed profiles
+        (setting `profile_validation`): in "reject" mode their errors refuse the write (400
+        for the base rules, 422 for a profile, http.html#2.21.0.5); what did not stop it
+        is returned (for Prefer: return=OperationOutcome) and logged at debug, by rule and
+        location only (no values: they may be PHI)."""
+        settings = self.settings
+        base: list[Issue] = []
+        if settings.validation != "off":
+            base = check_rules(resource, self.model, profiles=False)
+        _refuse_errors(base, settings.validation, 400)
+        claimed: list[Issue] = []
+        if settings.profile_validation != "off":
+            resolver = self.definitions.resolver()
+            found = check_claimed_profiles(resource, self.model, resolver, resolver.terminology)
+            known = set(base)  # profiles often repeat the base's rules
+            claimed = [i for i in dict.fromkeys(found) if i not in known]
+            _refuse_errors(claimed, settings.profile_validation, 422)
+        for issue in (*base, *claimed):
             log.debug("%s %s %s at %s", type_, issue.severity, issue.code, issue.expression)
-        return issues
+        return [*base, *claimed]
 
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
@@ -614,3 +623,10 @@ class Engine:
                 )
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
+
+
+def _refuse_errors(issues: list[Issue], mode: str, status: int) -> None:
+    if mode == "reject":
+        errors = [i for i in issues if i.severity in ("error", "fatal")]
+        if errors:
+            raise FhirError(status, errors)
