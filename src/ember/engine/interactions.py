@@ -35,7 +35,7 @@ from ember.search.controls import Controls, parse_controls
 from ember.search.include import find_included
 from ember.search.include import load as load_included
 from ember.search.index import index_rows
-from ember.search.query import count_matches, explain, find_ids, find_page
+from ember.search.query import explain, find_ids, find_page, total_of
 from ember.store.base import (
     CurrentState,
     HistoryQuery,
@@ -497,16 +497,23 @@ class Engine:
             found = search_criteria.parse(type_, query, strict=strict)
             controls = parse_controls(type_, query)
             with self._reading(reader) as session:
-                total = count_matches(session, found) if controls.wants_total else None
+                page = None
+                if not controls.count_only:
+                    page = find_page(session, found, controls.sort, count, controls.page)
+                total = None
+                if controls.wants_total:
+                    # a first page (of a non-zero _count) that ends the search holds the total
+                    first = page if count and controls.page is None else None
+                    estimate = controls.total == "estimate"
+                    total = total_of(session, self.store.dialect, found, estimate, first)
                 warnings = reindex.warnings(session, (c.target.param.code for c in found.criteria))
                 if controls.explain:
                     plan = explain(
                         session, self.store.dialect, found, controls.sort, count, controls.page
                     )
                     warnings.append(Issue("information", "informational", plan, None))
-                if controls.count_only:
+                if page is None:
                     return SearchResult([], found, controls, None, None, total, [], warnings)
-                page = find_page(session, found, controls.sort, count, controls.page)
                 versions = session.current_many(type_, page.ids)
                 keys = find_included(session, [(type_, i) for i in page.ids], controls.includes)
                 included = load_included(session, keys)

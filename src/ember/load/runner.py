@@ -79,6 +79,12 @@ def load_paths(
     else:
         _in_processes(units(files), settings, workers, record)
     bar.close()
+    if summary.loaded:
+        store = open_store(settings.database_url)
+        try:
+            store.refresh_statistics()
+        finally:
+            store.close()
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -19,6 +19,7 @@ from ember.search.criteria import (
     Reverse,
     Target,
     invalid,
+    split_values,
     unescape,
 )
 from ember.store.base import INDEX_TABLES
@@ -89,26 +90,38 @@ def _any_of(tests: list[Condition]) -> Condition:
 Values = tuple[str, ...]
 
 
+def _has_row(row: str, table: str, alias: str, test: str, negate: bool, drive: bool) -> str:
+    """`row` has an index row `alias` in `table` meeting `test`. The criterion that
+    drives the search is an uncorrelated IN: its index is searched once and the list
+    read in pk order (a page can stop early). Every other criterion probes the index
+    rows of each candidate by (res_pk, param), so its matches are never all listed."""
+    if drive and not negate:
+        return f"{row}.pk IN (SELECT {alias}.res_pk FROM {table} {alias} WHERE {test})"
+    return (
+        f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM {table} {alias} "
+        f"WHERE {alias}.res_pk = {row}.pk AND {test})"
+    )
+
+
 def _missing(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
     if values not in (("true",), ("false",)) or leaf.resource_level:
         raise invalid(f"{code!r} takes true or false", code)
     alias = aliases.next("m")
-    negate = "NOT " if values == ("true",) else ""
-    return (
-        f"{row}.pk {negate}IN (SELECT {alias}.res_pk FROM {TABLES[leaf.param.type]} {alias} "
-        f"WHERE {alias}.param = ?)",
-        [leaf.param.code],
-    )
+    negate = values == ("true",)
+    test = f"{alias}.param = ?"
+    return _has_row(row, TABLES[leaf.param.type], alias, test, negate, False), [leaf.param.code]
 
 
-def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _leaf(
+    leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases, drive: bool
+) -> Condition:
     if leaf.modifier == "missing":
         return _missing(leaf, row, code, values, aliases)
-    negate = "NOT " if leaf.modifier == "not" else ""
+    negate = leaf.modifier == "not"
     if leaf.resource_level:
         test = _value_test(leaf, row, code)
         sql, params = _any_of([test(v) for v in values])
-        return negate + sql, params
+        return ("NOT " if negate else "") + sql, params
     alias = aliases.next("i")
     table, index_param = TABLES[leaf.param.type], leaf.param.code
     if leaf.modifier == "text":
@@ -117,49 +130,123 @@ def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> 
         table, index_param = TABLES["token"], f"{index_param}:{leaf.modifier}"
     test = _value_test(leaf, alias, code)
     sql, params = _any_of([test(v) for v in values])
-    # uncorrelated IN: the index is searched once, not once per candidate resource
-    return (
-        f"{row}.pk {negate}IN (SELECT {alias}.res_pk FROM {table} {alias} "
-        f"WHERE {alias}.param = ? AND {sql})",
-        [index_param, *params],
-    )
+    condition = _has_row(row, table, alias, f"{alias}.param = ? AND {sql}", negate, drive)
+    return condition, [index_param, *params]
 
 
-def _target(target: Target, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _target(
+    target: Target, row: str, code: str, values: Values, aliases: Aliases, drive: bool
+) -> Condition:
     if isinstance(target, Leaf):
-        return _leaf(target, row, code, values, aliases)
+        return _leaf(target, row, code, values, aliases, drive)
     link, other = aliases.next("l"), aliases.next("r")
-    inner, inner_params = _target(target.then, other, code, values, aliases)
+    inner, inner_params = _target(target.then, other, code, values, aliases, drive)
     if isinstance(target, Chain):
         marks = ", ".join("?" for _ in target.targets)
-        # the targets first, then the references to them (by the lookup index)
+        params = [target.param.code, *target.targets, False, *inner_params]
+        targets = f"{other}.type IN ({marks}) AND {other}.deleted = ? AND {inner}"
+        if drive:  # the targets first, then the references to them (by the lookup index)
+            return (
+                f"{row}.pk IN (SELECT {link}.res_pk FROM reference_index {link} "
+                f"WHERE {link}.param = ? AND ({link}.target_type, {link}.target_id) IN "
+                f"(SELECT {other}.type, {other}.id FROM resources {other} WHERE {targets}))",
+                params,
+            )
         return (
-            f"{row}.pk IN (SELECT {link}.res_pk FROM reference_index {link} "
-            f"WHERE {link}.param = ? AND ({link}.target_type, {link}.target_id) IN "
-            f"(SELECT {other}.type, {other}.id FROM resources {other} "
-            f"WHERE {other}.type IN ({marks}) AND {other}.deleted = ? AND {inner}))",
-            [target.param.code, *target.targets, False, *inner_params],
+            f"EXISTS (SELECT 1 FROM reference_index {link} JOIN resources {other} "
+            f"ON {other}.type = {link}.target_type AND {other}.id = {link}.target_id "
+            f"WHERE {link}.res_pk = {row}.pk AND {link}.param = ? AND {targets})",
+            params,
         )
     assert isinstance(target, Reverse)
-    return (
-        f"({row}.type, {row}.id) IN (SELECT {link}.target_type, {link}.target_id "
+    params = [target.param.code, target.source_type, False, *inner_params]
+    sources = (
         f"FROM reference_index {link} JOIN resources {other} ON {other}.pk = {link}.res_pk "
-        f"WHERE {link}.param = ? AND {other}.type = ? AND {other}.deleted = ? AND {inner})",
-        [target.param.code, target.source_type, False, *inner_params],
+        f"WHERE {link}.param = ? AND {other}.type = ? AND {other}.deleted = ? AND {inner}"
+    )
+    if drive:
+        return (
+            f"({row}.type, {row}.id) IN (SELECT {link}.target_type, {link}.target_id {sources})",
+            params,
+        )
+    return (
+        f"EXISTS (SELECT 1 {sources} "
+        f"AND {link}.target_type = {row}.type AND {link}.target_id = {row}.id)",
+        params,
     )
 
 
-def criterion(item: Criterion, row: str, aliases: Aliases) -> Condition:
-    return _target(item.target, row, item.code, item.values, aliases)
+def criterion(item: Criterion, row: str, aliases: Aliases, drive: bool = False) -> Condition:
+    return _target(item.target, row, item.code, item.values, aliases, drive)
+
+
+# How few matches a criterion of each kind is likely to have (lower: fewer). There are
+# no statistics per value, so the kind decides which criterion drives a search.
+_TYPE_RANK = {"reference": 2, "token": 4, "string": 6, "uri": 6, "number": 8, "quantity": 8}
+_DATE_RANK, _REVERSE_RANK, _NEVER_DRIVES = 10, 12, 99
+
+
+def _rank(target: Target) -> int:
+    if isinstance(target, Chain):  # a chain mostly names one target (subject.identifier)
+        return _rank(target.then) - 1
+    if isinstance(target, Reverse):
+        return _REVERSE_RANK
+    if target.resource_level:
+        return 0 if target.param.code == "_id" and target.modifier is None else _NEVER_DRIVES
+    if target.modifier in ("missing", "not", "contains"):  # no index range to search
+        return _NEVER_DRIVES
+    return _TYPE_RANK.get(target.param.type, _DATE_RANK)
+
+
+def _driver(criteria: Criteria) -> int | None:
+    """The position of the criterion that drives the search, if any."""
+    ranked = [(_rank(c.target), n) for n, c in enumerate(criteria.criteria)]
+    best = min(ranked, default=(_NEVER_DRIVES, None))
+    return best[1] if best[0] < _NEVER_DRIVES else None
+
+
+def _conditions(
+    criteria: Criteria, row: str, driver: int | None, skip: int | None = None
+) -> Condition:
+    aliases = Aliases()
+    sql = [f"{row}.type = ?", f"{row}.deleted = ?"]
+    params: list[object] = [criteria.resource_type, False]
+    for n, item in enumerate(criteria.criteria):
+        if n != skip:
+            condition, condition_params = criterion(item, row, aliases, n == driver)
+            sql.append(condition)
+            params.extend(condition_params)
+    return " AND ".join(sql), params
 
 
 def where(criteria: Criteria, row: str = "r") -> Condition:
     """The condition live resources of the type must meet, over resource row `row`."""
-    aliases = Aliases()
-    sql = [f"{row}.type = ?", f"{row}.deleted = ?"]
-    params: list[object] = [criteria.resource_type, False]
-    for item in criteria.criteria:
-        condition, condition_params = criterion(item, row, aliases)
-        sql.append(condition)
-        params.extend(condition_params)
-    return " AND ".join(sql), params
+    return _conditions(criteria, row, _driver(criteria))
+
+
+def _streams(item: Criterion) -> bool:
+    """One system|code token: its lookup index (param, code, system, res_pk) lists the
+    matches in pk order, one row each, so a page reads only its own rows."""
+    target = item.target
+    if not isinstance(target, Leaf) or target.param.type != "token" or len(item.values) != 1:
+        return False
+    parts = split_values(item.values[0], "|")
+    return target.modifier is None and not target.resource_level and len(parts) == 2 and all(parts)
+
+
+def page_source(criteria: Criteria) -> tuple[str, str, list[object]]:
+    """FROM and WHERE of a page query over resource row `r`, the column its pk is read
+    from (in page order where it can be) and the parameters."""
+    driver = _driver(criteria)
+    if driver is None or not _streams(criteria.criteria[driver]):
+        condition, params = where(criteria)
+        return f"resources r WHERE {condition}", "r.pk", params
+    item = criteria.criteria[driver]
+    test, test_params = clauses.token("d", item.values[0])
+    condition, params = _conditions(criteria, "r", None, skip=driver)
+    return (
+        f"{TABLES['token']} d JOIN resources r ON r.pk = d.res_pk "
+        f"WHERE d.param = ? AND {test} AND {condition}",
+        "d.res_pk",
+        [item.target.param.code, *test_params, *params],
+    )

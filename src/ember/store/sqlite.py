@@ -90,6 +90,9 @@ class SQLiteStore(Store):
     def close(self) -> None:
         while True:
             try:
-                self._idle.get_nowait().close()
+                connection = self._idle.get_nowait()
             except queue.Empty:
                 return
+            # SQLite's advice: refresh the planner's statistics where they have gone stale
+            connection.execute("PRAGMA optimize")
+            connection.close()
