@@ -9,10 +9,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from ember.fhir.issues import Issue
 from ember.search import reindex
 from ember.search.criteria import parse
 from ember.search.query import find_ids
 from ember.store import Store, StoredVersion, open_store
+from ember.store.base import Reader
 from ember.store.schema import migrations
 
 
@@ -22,6 +24,10 @@ def _store_without_index(store: Store, count: int) -> None:
         version = StoredVersion("Patient", f"p{n}", 1, n, "PUT", orjson.dumps(patient))
         with store.writing() as writer:
             writer.write_version(None, version)  # as stored before the typed indexes
+
+
+def _warnings(reader: Reader, query: str) -> list[Issue]:
+    return reindex.warnings(reindex.pending(reader), parse("Patient", query, strict=True))
 
 
 def _found(store: Store, query: str) -> list[str]:
@@ -45,15 +51,16 @@ def test_a_job_rebuilds_in_batches_and_resumes(
 ) -> None:
     _store_without_index(store, 5)
     assert _found(store, "family=fam3") == []
-    reindex.start(store, ("family",))
+    with store.writing() as writer:
+        reindex.start(writer, ("family",))
     with store.reading() as reader:
-        assert reindex.warnings(reader, ["given"]) == []
-        (warning,) = reindex.warnings(reader, ["family"])
+        assert _warnings(reader, "given=x") == []
+        (warning,) = _warnings(reader, "family=x")
     assert warning.code == "incomplete" and "0 of 5" in (warning.diagnostics or "")
     monkeypatch.setattr(reindex, "BATCH", 2)
     with store.reading() as reader:
         (job,) = reindex.pending(reader)
-    reindex._step(store, job)  # then the server stops
+    reindex._step(store, job.pk)  # then the server stops
     again = open_store(database_url)
     try:
         with again.reading() as reader:
@@ -62,7 +69,7 @@ def test_a_job_rebuilds_in_batches_and_resumes(
         reindex.run(again)
         with again.reading() as reader:
             assert reindex.pending(reader) == []
-            assert reindex.warnings(reader, ["family"]) == []
+            assert _warnings(reader, "family=x") == []
     finally:
         again.close()
     assert _found(store, "family=fam3") == ["p3"]
@@ -91,7 +98,7 @@ def test_upgrading_a_store_with_data_starts_a_rebuild(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{path}")
     try:
         with store.reading() as reader:
-            (job,) = reindex.pending(reader)
+            (job,) = reindex.pending(reader)  # everything, full text included
         assert job.params is None and job.total == 1
         reindex.run(store)
         assert _found(store, "gender=other") == ["old"]

@@ -11,6 +11,7 @@ import ember
 from ember.api.formats import FORMATS
 from ember.engine.interactions import Engine
 from ember.fhir import definitions
+from ember.operations import reindex
 from ember.search.criteria import supported_parameters
 
 _STATUS_EXTENSION = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
@@ -76,6 +77,7 @@ def capability_statement(engine: Engine, base_url: str, mode: str) -> dict[str, 
                 "mode": "server",
                 "resource": [_resource(engine, t) for t in types],
                 "interaction": [{"code": "history-system"}],
+                "operation": [{"name": "reindex", "definition": reindex.DEFINITION}],
             }
         ],
     }

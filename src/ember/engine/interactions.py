@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ember.config import Settings
@@ -22,6 +23,7 @@ from ember.engine.errors import (
     unprocessable,
 )
 from ember.engine.resources import with_server_meta
+from ember.engine.search_parameters import Registry
 from ember.engine.versioning import etag, now_micros, parse_etag
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
@@ -35,6 +37,7 @@ from ember.search.controls import Controls, parse_controls
 from ember.search.include import find_included
 from ember.search.include import load as load_included
 from ember.search.index import index_rows
+from ember.search.parameters import revision
 from ember.search.query import explain, find_ids, find_page, total_of
 from ember.store.base import (
     CurrentState,
@@ -78,6 +81,8 @@ class Prepared:
 
     resource: dict[str, Any]
     index: IndexRows
+    # the parameters in force when `index` was computed (see ember.search.parameters)
+    revision: int = field(default_factory=revision)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +100,19 @@ class SearchResult:
 class Engine:
     """The interactions of one FHIR server over one store."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, background_jobs: bool = True) -> None:
+        """background_jobs=False: the caller runs index rebuilds (`ember load` does, at
+        the end, in the foreground)."""
         self.store = store
         self.settings = settings
         self.model = get_model(settings.fhir_version)
+        self.search_parameters = Registry()
+        with store.reading() as reader:
+            self.search_parameters.sync(reader)
+        self.reindex = reindex.Runner(store, self.search_parameters.sync, background_jobs)
         # index rebuilds left unfinished (or due after a schema upgrade) carry on
-        reindex.run_in_background(store)
+        self.reindex.kick()
+        self._transaction = threading.local()  # whether it changed a SearchParameter
 
     # -- checks ----------------------------------------------------------------------
 
@@ -131,6 +143,10 @@ class Engine:
                 raise FhirError(400, errors)
             for issue in errors:  # "warn": stored anyway, noted in the log
                 log.warning("%s: %s at %s", type_, issue.diagnostics, issue.expression)
+        if type_ == "SearchParameter":
+            issues = self.search_parameters.check(resource, self.model)
+            if issues:
+                raise FhirError(422, issues)
         if is_subsetted(resource):
             raise unprocessable(
                 "The resource carries the SUBSETTED tag: it is an incomplete copy and cannot "
@@ -142,7 +158,13 @@ class Engine:
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
         try:
-            found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+            try:
+                found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+            except search_criteria.UnknownParameter:
+                # perhaps a SearchParameter another worker just stored: look once more
+                with self.store.reading() as reader:
+                    self.search_parameters.sync(reader)
+                found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
         if not found.criteria:
@@ -174,12 +196,22 @@ class Engine:
         version = state.version + 1 if state else 1
         timestamp = now_micros()
         resource = with_server_meta(prepared.resource, id_, version, timestamp)
+        # the parameters changed since the rows were computed (see in_transaction)
+        index = prepared.index if prepared.revision == revision() else index_rows(prepared.resource)
         stored = writer.write_version(
             state,
             StoredVersion(type_, id_, version, timestamp, method, fhir_json.dumps(resource)),
-            prepared.index,
+            index,
         )
+        if type_ == "SearchParameter":
+            self._search_parameter_written(writer, id_, resource)
         return WriteResult(stored, created=state is None or state.deleted)
+
+    def _search_parameter_written(
+        self, writer: Writer, id_: str, resource: dict[str, Any] | None
+    ) -> None:
+        if self.search_parameters.record_change(writer, self.model, id_, resource):
+            self._transaction.changed_parameters = True
 
     def _check_if_match(self, state: CurrentState | None, if_match: str | None, what: str) -> None:
         if if_match is None:
@@ -206,8 +238,14 @@ class Engine:
         """Run `work` in one write transaction, retried if a concurrent writer won a race."""
 
         def attempt() -> T:
+            self._transaction.changed_parameters = False
             with self.store.writing() as writer:
-                return work(writer)
+                # index rows are computed with the parameters in force for this transaction
+                self.search_parameters.refresh(writer, writer.share_registry())
+                result = work(writer)
+            if self._transaction.changed_parameters:
+                self.reindex.kick()  # committed: rebuilds may start
+            return result
 
         return self._retrying(attempt)
 
@@ -341,6 +379,8 @@ class Engine:
         stored = writer.write_version(
             state, StoredVersion(type_, id_, state.version + 1, now_micros(), "DELETE", None)
         )
+        if type_ == "SearchParameter":
+            self._search_parameter_written(writer, id_, None)
         return WriteResult(stored, created=False)
 
     def conditional_delete(self, type_: str, query: str) -> list[WriteResult]:
@@ -494,9 +534,11 @@ class Engine:
         when asked for (`_total`, `_summary=count`)."""
         self.check_type(type_)
         try:
-            found = search_criteria.parse(type_, query, strict=strict)
-            controls = parse_controls(type_, query)
             with self._reading(reader) as session:
+                generation, jobs = reindex.search_state(session)
+                self.search_parameters.refresh(session, generation)
+                found = search_criteria.parse(type_, query, strict=strict)
+                controls = parse_controls(type_, query)
                 page = None
                 if not controls.count_only:
                     page = find_page(session, found, controls.sort, count, controls.page)
@@ -505,8 +547,8 @@ class Engine:
                     # a first page (of a non-zero _count) that ends the search holds the total
                     first = page if count and controls.page is None else None
                     estimate = controls.total == "estimate"
-                    total = total_of(session, self.store.dialect, found, estimate, first)
-                warnings = reindex.warnings(session, (c.target.param.code for c in found.criteria))
+                    total = total_of(session, found, estimate, first)
+                warnings = reindex.warnings(jobs, found)
                 if controls.explain:
                     plan = explain(
                         session, self.store.dialect, found, controls.sort, count, controls.page

@@ -19,8 +19,10 @@ from tqdm import tqdm
 
 from ember.config import Settings
 from ember.engine.interactions import Engine
+from ember.engine.search_parameters import Registry
 from ember.load.sources import Unit, find_files, units
 from ember.load.writer import Failure, Loader, UnitResult
+from ember.search import reindex
 from ember.store import open_store
 
 
@@ -79,12 +81,15 @@ def load_paths(
     else:
         _in_processes(units(files), settings, workers, record)
     bar.close()
-    if summary.loaded:
-        store = open_store(settings.database_url)
-        try:
+    # rebuilds due to SearchParameters loaded: done before returning, so the data is
+    # searchable as soon as the command ends; then the planner learns the new sizes
+    store = open_store(settings.database_url)
+    try:
+        reindex.run(store, Registry().sync)
+        if summary.loaded:
             store.refresh_statistics()
-        finally:
-            store.close()
+    finally:
+        store.close()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -94,7 +99,7 @@ def _in_process(
 ) -> None:
     store = open_store(settings.database_url)
     try:
-        loader = Loader(Engine(store, settings))
+        loader = Loader(Engine(store, settings, background_jobs=False))
         for unit in work:
             record(loader.load(unit))
     finally:
@@ -110,7 +115,7 @@ def _start_worker(settings: Settings) -> None:
     global _loader
     store = open_store(settings.database_url)
     util.Finalize(None, store.close, exitpriority=10)  # run as the worker exits
-    _loader = Loader(Engine(store, settings))
+    _loader = Loader(Engine(store, settings, background_jobs=False))
 
 
 def _load_in_worker(unit: Unit) -> UnitResult:

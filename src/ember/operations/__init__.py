@@ -1,6 +1,6 @@
 """Operations ($name URLs), one module each, registered on import."""
 
-from ember.operations import validate
+from ember.operations import reindex, validate
 from ember.operations.registry import Invocation, Operation, find
 
-__all__ = ["Invocation", "Operation", "find", "validate"]
+__all__ = ["Invocation", "Operation", "find", "reindex", "validate"]

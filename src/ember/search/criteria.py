@@ -15,7 +15,13 @@ from urllib.parse import parse_qsl
 
 from ember.fhir.issues import Issue
 from ember.search.index import indexed
-from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameter, parameters
+from ember.search.parameters import (
+    FULLTEXT,
+    RESOURCE_LEVEL,
+    SearchParameter,
+    parameter,
+    parameters,
+)
 
 # Parameters that shape the answer rather than filter it (search.html#other) and that
 # this engine applies; the others (_include, ...) are reported as not supported.
@@ -142,7 +148,7 @@ def unescape(value: str) -> str:
 def known_parameter(resource_type: str, code: str) -> SearchParameter | None:
     """A parameter this engine can search with on a type."""
     param = parameter(resource_type, code)
-    if param is None or not (code in RESOURCE_LEVEL or indexed(param)):
+    if param is None or not (code in RESOURCE_LEVEL or code in FULLTEXT or indexed(param)):
         return None
     return param
 
@@ -150,7 +156,7 @@ def known_parameter(resource_type: str, code: str) -> SearchParameter | None:
 def supported_parameters(resource_type: str) -> list[SearchParameter]:
     """The search parameters of a type this engine applies (for the CapabilityStatement)."""
     table = parameters()
-    codes = {*RESOURCE_LEVEL}
+    codes = {*RESOURCE_LEVEL, *FULLTEXT}
     for scope in ("Resource", "DomainResource", resource_type):
         codes.update(table.get(scope, {}))
     found = (known_parameter(resource_type, code) for code in sorted(codes))
@@ -200,6 +206,8 @@ def _target(resource_type: str, name: str, written: str) -> Target:
 
 
 def _check_modifier(param: SearchParameter, modifier: str, written: str) -> None:
+    if param.code in FULLTEXT:
+        raise invalid(f"{param.code} takes no modifiers ({written!r})", written)
     if param.type == "reference" and modifier in param.targets:
         return
     if modifier in MODIFIERS.get(param.type, ()):

@@ -10,12 +10,12 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ember.fhir import fhirpath
-from ember.search import values
-from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameters
+from ember.search import fulltext, values
+from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameters, revision
 from ember.search.text import normalize
 from ember.store.base import IndexRows
 
@@ -56,6 +56,7 @@ def _with_of_type(expression: str) -> str | None:
     return rewritten if rewritten != expression else None
 
 
+@cache
 def _compile(param: SearchParameter) -> Extractor | None:
     assert param.expression is not None
     try:
@@ -75,8 +76,13 @@ def indexed(param: SearchParameter) -> bool:
     )
 
 
-@cache
 def extractors(resource_type: str) -> tuple[Extractor, ...]:
+    """The extractors of the parameters in force (custom ones change them)."""
+    return _extractors(resource_type, revision())
+
+
+@lru_cache(maxsize=2048)
+def _extractors(resource_type: str, revision: int) -> tuple[Extractor, ...]:
     table = parameters()
     found: dict[str, SearchParameter] = {}
     for scope in ("Resource", "DomainResource", resource_type):
@@ -128,4 +134,4 @@ def index_rows(resource: dict[str, Any]) -> IndexRows:
             name = f"{code}:{modifier}"
             found = {(name, *token) for item in items for token in convert_item(item)}
             rows["tokens"].extend(sorted(found, key=repr))
-    return IndexRows(**rows)
+    return IndexRows(**rows, fulltext=fulltext.document(resource))

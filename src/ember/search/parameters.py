@@ -1,9 +1,11 @@
-"""The search parameters a FHIR version defines, by resource type and code."""
+"""The search parameters in force, by resource type and code: those a FHIR version
+defines, plus the custom ones stored as SearchParameter resources (see `install`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from ember.fhir import definitions
 
@@ -17,18 +19,10 @@ class SearchParameter:
     description: str
     targets: tuple[str, ...] = ()  # resource types a reference parameter may point to
 
-
-# Parameters every resource type has (search.html#all), answered from the resource
-# table itself rather than from an index.
-RESOURCE_LEVEL = frozenset({"_id", "_lastUpdated"})
-
-
-@cache
-def parameters(version: str = "r4") -> dict[str, dict[str, SearchParameter]]:
-    """{resource type (or "Resource"): {code: SearchParameter}} from the definitions."""
-    by_type: dict[str, dict[str, SearchParameter]] = {}
-    for sp in definitions.load(version, "SearchParameter"):
-        param = SearchParameter(
+    @classmethod
+    def from_resource(cls, sp: dict[str, Any]) -> SearchParameter:
+        """From a SearchParameter resource (shipped, or stored and checked)."""
+        return cls(
             code=sp["code"],
             type=sp["type"],
             expression=sp.get("expression"),
@@ -36,9 +30,58 @@ def parameters(version: str = "r4") -> dict[str, dict[str, SearchParameter]]:
             description=sp.get("description", ""),
             targets=tuple(sp.get("target", ())),
         )
+
+
+# Parameters every resource type has (search.html#all), answered from the resource
+# table itself rather than from an index.
+RESOURCE_LEVEL = frozenset({"_id", "_lastUpdated"})
+# Full-text parameters (search.html#text, #content), answered by ember.search.fulltext.
+FULLTEXT = frozenset({"_text", "_content"})
+
+
+Table = dict[str, dict[str, SearchParameter]]
+
+
+@cache
+def shipped(version: str = "r4") -> Table:
+    """{resource type (or "Resource"): {code: SearchParameter}} from the definitions."""
+    by_type: Table = {}
+    for sp in definitions.load(version, "SearchParameter"):
+        param = SearchParameter.from_resource(sp)
         for base in sp.get("base", ()):
             by_type.setdefault(base, {})[param.code] = param
     return by_type
+
+
+@dataclass(frozen=True, slots=True)
+class _Registry:
+    revision: int  # changes with every install: caches keyed by it stay correct
+    table: Table | None  # shipped + custom; None: the shipped ones alone
+
+
+_registry = _Registry(0, None)
+
+
+def install(custom: Table) -> None:
+    """Put custom parameters (by base type and code) in force for this process, replacing
+    the custom ones installed before. Only for R4, the version custom ones are read for."""
+    global _registry
+    merged = {base: dict(by_code) for base, by_code in shipped().items()}
+    for base, by_code in custom.items():
+        merged.setdefault(base, {}).update(by_code)
+    # one assignment: a search running meanwhile sees either table, never a mix
+    _registry = _Registry(_registry.revision + 1, merged if custom else None)
+
+
+def revision() -> int:
+    """Which installed table is in force (index rows computed under another are stale)."""
+    return _registry.revision
+
+
+def parameters(version: str = "r4") -> Table:
+    """The parameters in force: shipped and custom."""
+    table = _registry.table
+    return table if table is not None and version == "r4" else shipped(version)
 
 
 def parameter(resource_type: str, code: str, version: str = "r4") -> SearchParameter | None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
 
-from ember.search import clauses
+from ember.search import clauses, fulltext
 from ember.search.criteria import (
     Chain,
     Criteria,
@@ -46,8 +46,9 @@ TOKEN_TEXT_TABLE = _table("token_texts")
 
 @dataclass
 class Aliases:
-    """Distinct table aliases for nested subqueries."""
+    """Distinct table aliases for nested subqueries, and the dialect they are for."""
 
+    dialect: str
     numbers: count = field(default_factory=count)
 
     def next(self, prefix: str) -> str:
@@ -112,9 +113,21 @@ def _missing(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) 
     return _has_row(row, TABLES[leaf.param.type], alias, test, negate, False), [leaf.param.code]
 
 
+def _fulltext(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+    try:
+        query = fulltext.parse_query(values)
+    except ValueError as exc:
+        raise invalid(f"{code}: {exc}", code) from None
+    alias = aliases.next("t")
+    test, text = fulltext.condition(aliases.dialect, alias, leaf.param.code, query)
+    return f"{row}.pk IN (SELECT {alias}.rowid FROM fulltext_index {alias} WHERE {test})", [text]
+
+
 def _leaf(
     leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases, drive: bool
 ) -> Condition:
+    if leaf.param.code in fulltext.COLUMNS:
+        return _fulltext(leaf, row, code, values, aliases)
     if leaf.modifier == "missing":
         return _missing(leaf, row, code, values, aliases)
     negate = leaf.modifier == "not"
@@ -206,9 +219,9 @@ def _driver(criteria: Criteria) -> int | None:
 
 
 def _conditions(
-    criteria: Criteria, row: str, driver: int | None, skip: int | None = None
+    criteria: Criteria, dialect: str, row: str, driver: int | None, skip: int | None = None
 ) -> Condition:
-    aliases = Aliases()
+    aliases = Aliases(dialect)
     sql = [f"{row}.type = ?", f"{row}.deleted = ?"]
     params: list[object] = [criteria.resource_type, False]
     for n, item in enumerate(criteria.criteria):
@@ -219,9 +232,9 @@ def _conditions(
     return " AND ".join(sql), params
 
 
-def where(criteria: Criteria, row: str = "r") -> Condition:
+def where(criteria: Criteria, dialect: str, row: str = "r") -> Condition:
     """The condition live resources of the type must meet, over resource row `row`."""
-    return _conditions(criteria, row, _driver(criteria))
+    return _conditions(criteria, dialect, row, _driver(criteria))
 
 
 def _streams(item: Criterion) -> bool:
@@ -234,16 +247,16 @@ def _streams(item: Criterion) -> bool:
     return target.modifier is None and not target.resource_level and len(parts) == 2 and all(parts)
 
 
-def page_source(criteria: Criteria) -> tuple[str, str, list[object]]:
+def page_source(criteria: Criteria, dialect: str) -> tuple[str, str, list[object]]:
     """FROM and WHERE of a page query over resource row `r`, the column its pk is read
     from (in page order where it can be) and the parameters."""
     driver = _driver(criteria)
     if driver is None or not _streams(criteria.criteria[driver]):
-        condition, params = where(criteria)
+        condition, params = where(criteria, dialect)
         return f"resources r WHERE {condition}", "r.pk", params
     item = criteria.criteria[driver]
     test, test_params = clauses.token("d", item.values[0])
-    condition, params = _conditions(criteria, "r", None, skip=driver)
+    condition, params = _conditions(criteria, dialect, "r", None, skip=driver)
     return (
         f"{TABLES['token']} d JOIN resources r ON r.pk = d.res_pk "
         f"WHERE d.param = ? AND {test} AND {condition}",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ember.search.criteria import Criteria, invalid, known_parameter
 from ember.search.dates import EARLIEST, LATEST
+from ember.search.parameters import FULLTEXT
 from ember.search.plan import TABLES, page_source, where
 from ember.store.base import Reader
 
@@ -50,7 +51,7 @@ def parse_sort(resource_type: str, raw: str | None) -> tuple[SortKey, ...]:
     for part in raw.split(","):
         code = part.removeprefix("-")
         param = known_parameter(resource_type, code)
-        if param is None or param.type not in (*_SORT_COLUMNS, "date"):
+        if param is None or param.type not in (*_SORT_COLUMNS, "date") or code in FULLTEXT:
             raise invalid(
                 f"_sort: {code!r} is not a sortable parameter of {resource_type}", "_sort"
             )
@@ -119,13 +120,14 @@ def _after(columns: list[tuple[str, bool]], cursor: list[object]) -> tuple[str, 
 
 
 def page_statement(
+    dialect: str,
     criteria: Criteria,
     sort: tuple[SortKey, ...],
     count: int,
     cursor: str | None,
 ) -> tuple[str, list[object]]:
     """The one statement a page runs: up to count + 1 rows (pk, id, sort keys...)."""
-    source, pk_column, params = page_source(criteria)
+    source, pk_column, params = page_source(criteria, dialect)
     selected = [f"{pk_column} AS pk", "r.id"]
     sort_params: list[object] = []
     for n, key in enumerate(sort):
@@ -153,7 +155,7 @@ def find_page(
     count: int,
     cursor: str | None,
 ) -> Page:
-    rows = reader.query(*page_statement(criteria, sort, count, cursor))
+    rows = reader.query(*page_statement(reader.dialect, criteria, sort, count, cursor))
     backwards = decode_cursor(cursor, len(sort) + 1)[0] if cursor else False
     more = len(rows) > count  # beyond this page, in the direction read
     page = rows[:count]
@@ -183,39 +185,37 @@ def explain(
     cursor: str | None,
 ) -> str:
     """The statement of a page, its parameters and the database's plan for it."""
-    sql, params = page_statement(criteria, sort, count, cursor)
+    sql, params = page_statement(dialect, criteria, sort, count, cursor)
     plan = reader.query(_EXPLAIN[dialect] + sql, params)
     steps = "\n".join(" ".join(str(part) for part in row) for row in plan)
     return f"{sql}\nparameters: {params!r}\nplan:\n{steps}"
 
 
 def count_matches(reader: Reader, criteria: Criteria) -> int:
-    condition, params = where(criteria)
+    condition, params = where(criteria, reader.dialect)
     rows = reader.query(f"SELECT COUNT(*) FROM resources r WHERE {condition}", params)
     return int(rows[0][0])
 
 
-def estimate_matches(reader: Reader, dialect: str, criteria: Criteria) -> int:
+def estimate_matches(reader: Reader, criteria: Criteria) -> int:
     """`_total=estimate`: PostgreSQL's planner estimate, which reads none of the matches;
     SQLite keeps no estimates, so there it is the count."""
-    if dialect != "postgresql":
+    if reader.dialect != "postgresql":
         return count_matches(reader, criteria)
-    condition, params = where(criteria)
+    condition, params = where(criteria, reader.dialect)
     rows = reader.query(
         f"EXPLAIN (FORMAT JSON) SELECT r.pk FROM resources r WHERE {condition}", params
     )
     return max(0, round(rows[0][0][0]["Plan"]["Plan Rows"]))
 
 
-def total_of(
-    reader: Reader, dialect: str, criteria: Criteria, estimate: bool, first: Page | None
-) -> int:
+def total_of(reader: Reader, criteria: Criteria, estimate: bool, first: Page | None) -> int:
     """The total of a search (exact unless an estimate will do); a first page that ends
     the search already tells it, without counting."""
     if first is not None and first.next_cursor is None:
         return len(first.ids)
     if estimate:
-        return estimate_matches(reader, dialect, criteria)
+        return estimate_matches(reader, criteria)
     return count_matches(reader, criteria)
 
 

@@ -1,9 +1,10 @@
 """Index rebuilds as jobs whose state lives in the database (table `search_jobs`).
 
-A job walks the live resources in pk order, a batch per write transaction, and records
-how far it got, so it resumes after a restart. Rebuilding a resource's rows is
-idempotent, so two workers running the same job only duplicate work. Until a job is
-finished, searches it concerns carry a warning instead of silently partial results.
+A job walks the live resources (of its types, if it names some) in pk order, a batch
+per write transaction, and records how far it got, so it resumes after a restart. Each
+batch re-reads the job's position under a lock, so several workers sharing the job
+never redo or undo each other's batches. Until a job is finished, searches it concerns
+carry a warning instead of silently partial results.
 """
 
 from __future__ import annotations
@@ -11,106 +12,224 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import orjson
 
 from ember.fhir.issues import Issue
+from ember.search.criteria import Chain, Criteria, Reverse, Target
 from ember.search.index import index_rows
-from ember.store.base import Reader, Store
+from ember.store.base import Reader, Store, Writer
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
+# Brings the parameters in force up to date within a session: a rebuild must index with
+# the parameters that started it, whichever worker runs it.
+Refresh = Callable[[Reader], None]
+_COLUMNS = "pk, params, types, next_pk, done, total, finished"
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
     pk: int
     params: tuple[str, ...] | None  # codes being reindexed; None: every parameter
+    types: tuple[str, ...] | None  # resource types walked; None: every type
     next_pk: int
     done: int
     total: int
+    finished: bool = False
+
+    def concerns(self, used: set[tuple[str, str]]) -> bool:
+        """Whether searching with these (type, code) pairs depends on this job."""
+        return any(
+            (self.types is None or type_ in self.types)
+            and (self.params is None or code in self.params)
+            for type_, code in used
+        )
+
+
+def _names(raw: str | None) -> tuple[str, ...] | None:
+    return tuple(json.loads(raw)) if raw else None
+
+
+def _job(row: tuple) -> Job:
+    pk, params, types, next_pk, done, total, finished = row
+    return Job(pk, _names(params), _names(types), next_pk, done, total, bool(finished))
 
 
 def pending(reader: Reader) -> list[Job]:
     rows = reader.query(
-        "SELECT pk, params, next_pk, done, total FROM search_jobs WHERE finished = ? ORDER BY pk",
+        f"SELECT {_COLUMNS} FROM search_jobs WHERE finished = ? ORDER BY pk", [False]
+    )
+    return [_job(row) for row in rows]
+
+
+def recent(reader: Reader, finished: int = 20) -> list[Job]:
+    """Unfinished jobs and the last `finished` ones, oldest first (for $reindex)."""
+    rows = reader.query(
+        f"SELECT {_COLUMNS} FROM search_jobs WHERE finished = ? OR pk IN "
+        "(SELECT pk FROM search_jobs WHERE finished = ? ORDER BY pk DESC LIMIT ?) ORDER BY pk",
+        [False, True, finished],
+    )
+    return [_job(row) for row in rows]
+
+
+def used_parameters(criteria: Criteria) -> set[tuple[str, str]]:
+    """(resource type, code) of every parameter a search compares with, chains included."""
+    used: set[tuple[str, str]] = set()
+
+    def walk(type_: str, target: Target) -> None:
+        used.add((type_, target.param.code))
+        if isinstance(target, Chain):
+            for other in target.targets:
+                walk(other, target.then)
+        elif isinstance(target, Reverse):
+            used.add((target.source_type, target.param.code))
+            walk(target.source_type, target.then)
+
+    for criterion in criteria.criteria:
+        walk(criteria.resource_type, criterion.target)
+    return used
+
+
+def search_state(reader: Reader) -> tuple[int, list[Job]]:
+    """The registry generation and the unfinished jobs: what every search needs to know
+    first, in one round trip."""
+    rows = reader.query(
+        f"SELECT g.generation, {', '.join('j.' + c for c in _COLUMNS.split(', '))} "
+        "FROM (SELECT COALESCE(MAX(generation), 0) AS generation FROM search_registry) g "
+        "LEFT JOIN search_jobs j ON j.finished = ? ORDER BY j.pk",
         [False],
     )
-    return [
-        Job(row[0], tuple(json.loads(row[1])) if row[1] else None, row[2], row[3], row[4])
-        for row in rows
-    ]
+    return int(rows[0][0]), [_job(row[1:]) for row in rows if row[1] is not None]
 
 
-def warnings(reader: Reader, codes: Iterable[str]) -> list[Issue]:
+def warnings(jobs: Iterable[Job], criteria: Criteria) -> list[Issue]:
     """A warning per unfinished job that concerns any of the parameters searched with."""
-    used = set(codes)
+    used = used_parameters(criteria)
     return [
         Issue(
             "warning",
             "incomplete",
-            f"The search index is being rebuilt ({job.done} of {job.total} resources done); "
-            "results may be incomplete until it finishes",
+            f"The search index is being rebuilt ({job.done} of {job.total} resources done"
+            f"{_for(job)}); results may be incomplete until it finishes",
             None,
         )
-        for job in pending(reader)
-        if job.params is None or used & set(job.params)
+        for job in jobs
+        if job.concerns(used)
     ]
 
 
-def start(store: Store, params: tuple[str, ...] | None = None) -> None:
-    """Record a new job; `run` carries it out."""
-    with store.writing() as writer:
-        total = writer.query("SELECT COUNT(*) FROM resources WHERE deleted = ?", [False])
-        writer.execute(
-            "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
-            "VALUES (?, 0, 0, ?, ?)",
-            [json.dumps(params) if params is not None else None, total[0][0], False],
-        )
+def _for(job: Job) -> str:
+    what = []
+    if job.params is not None:
+        what.append("parameters " + ", ".join(job.params))
+    if job.types is not None:
+        what.append("of " + ", ".join(job.types))
+    return " for " + " ".join(what) if what else ""
 
 
-def _step(store: Store, job: Job) -> Job | None:
-    """Reindex one batch; the job as it stands afterwards, None once finished."""
+def start(
+    writer: Writer, params: Iterable[str] | None = None, types: Iterable[str] | None = None
+) -> None:
+    """Record a new job in the caller's transaction; `run` carries it out."""
+    codes = sorted(params) if params is not None else None
+    kinds = sorted(types) if types is not None else None
+    of_types, arguments = "", [False]
+    if kinds is not None:
+        of_types = f" AND type IN ({', '.join('?' for _ in kinds)})"
+        arguments.extend(kinds)
+    total = writer.query(f"SELECT COUNT(*) FROM resources WHERE deleted = ?{of_types}", arguments)
+    writer.execute(
+        "INSERT INTO search_jobs (params, types, next_pk, done, total, finished) "
+        "VALUES (?, ?, 0, 0, ?, ?)",
+        [
+            json.dumps(codes) if codes is not None else None,
+            json.dumps(kinds) if kinds is not None else None,
+            total[0][0],
+            False,
+        ],
+    )
+
+
+def _step(store: Store, pk: int, refresh: Refresh | None = None) -> bool:
+    """Reindex one batch of job `pk`; whether the job is finished."""
     with store.writing() as writer:
-        batch = writer.current_after(job.next_pk, BATCH)
-        for pk, content in batch:
-            writer.replace_index(pk, index_rows(orjson.loads(content)))
+        if refresh is not None:
+            refresh(writer)
+        writer.lock_key(f"search_jobs/{pk}")
+        rows = writer.query(f"SELECT {_COLUMNS} FROM search_jobs WHERE pk = ?", [pk])
+        if not rows or bool(rows[0][6]):
+            return True
+        job = _job(rows[0])
+        batch = writer.current_after(job.next_pk, BATCH, job.types)
+        for res_pk, content in batch:
+            writer.replace_index(res_pk, index_rows(orjson.loads(content)))
         finished = len(batch) < BATCH
-        next_pk = batch[-1][0] if batch else job.next_pk
         done = job.done + len(batch)
+        # resources created meanwhile are walked too: the total grows to what was done
+        total = max(job.total, done)
         writer.execute(
-            "UPDATE search_jobs SET next_pk = ?, done = ?, finished = ? WHERE pk = ?",
-            [next_pk, done, finished, job.pk],
+            "UPDATE search_jobs SET next_pk = ?, done = ?, total = ?, finished = ? WHERE pk = ?",
+            [batch[-1][0] if batch else job.next_pk, done, total, finished, pk],
         )
-    return None if finished else Job(job.pk, job.params, next_pk, done, job.total)
+    return finished
 
 
-def run(store: Store) -> None:
+def run(store: Store, refresh: Refresh | None = None) -> None:
     """Carry out every unfinished job."""
     with store.reading() as reader:
         jobs = pending(reader)
+    if not jobs:
+        return
+    with store.writing() as writer:
+        # writes that began before a parameter changed may still write rows computed
+        # without it: they end before the walk starts, so it covers what they wrote
+        writer.wait_for_writers()
     for job in jobs:
-        current: Job | None = job
-        while current is not None:
-            current = _step(store, current)
+        while not _step(store, job.pk, refresh):
+            pass
         log.info("search index rebuild %s finished (%s resources)", job.pk, job.total)
 
 
-def run_in_background(store: Store) -> threading.Thread | None:
-    """Start a thread for unfinished jobs, if there are any."""
-    with store.reading() as reader:
-        if not pending(reader):
-            return None
+class Runner:
+    """One background thread per store that carries out the unfinished jobs; `kick`
+    starts it, or has it look again once done."""
 
-    def work() -> None:
-        try:
-            run(store)
-        except Exception:  # the store closed or failed: the job resumes on the next start
-            log.exception("search index rebuild interrupted")
+    def __init__(self, store: Store, refresh: Refresh, enabled: bool = True) -> None:
+        self.store = store
+        self.refresh = refresh
+        self.enabled = enabled  # False: kicks do nothing, someone else calls `run`
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._again = False
 
-    thread = threading.Thread(target=work, name="ember-reindex", daemon=True)
-    thread.start()
-    return thread
+    def kick(self) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            if self._thread is not None:
+                self._again = True
+                return
+            self._thread = threading.Thread(target=self._work, name="ember-reindex", daemon=True)
+            self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the work kicked so far (tests, `ember load`)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _work(self) -> None:
+        while True:
+            try:
+                run(self.store, self.refresh)
+            except Exception:  # the store closed or failed: the job resumes on the next start
+                log.exception("search index rebuild interrupted")
+            with self._lock:
+                if not self._again:
+                    self._thread = None
+                    return
+                self._again = False

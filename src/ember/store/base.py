@@ -66,6 +66,8 @@ class IndexRows:
     # (param, system, code, value, UCUM canonical unit, value in that unit)
     quantities: Sequence[tuple[str, str | None, str | None, float, str | None, float | None]] = ()
     uris: Sequence[tuple[str, str]] = ()  # (param, value)
+    # (narrative words, words of all text), for _text and _content; None: not indexed
+    fulltext: tuple[Sequence[str], Sequence[str]] | None = None
 
 
 # Where each kind of IndexRows goes: field -> (table, columns after res_pk)
@@ -89,6 +91,12 @@ INDEX_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 class Reader(ABC):
     """Read access within one database transaction (or snapshot)."""
+
+    dialect: str  # "sqlite" or "postgresql": the SQL search builds differs for full text
+
+    @abstractmethod
+    def registry_generation(self) -> int:
+        """The number that changes with each change to the stored SearchParameters."""
 
     @abstractmethod
     def current(self, type_: str, id_: str) -> StoredVersion | None:
@@ -140,9 +148,30 @@ class Writer(Reader):
         """Run a statement written with `?` placeholders (search jobs build these)."""
 
     @abstractmethod
-    def current_after(self, after_pk: int, limit: int) -> list[tuple[int, bytes]]:
-        """(pk, content) of live resources with pk > after_pk in pk order, locked for
-        this transaction (index rebuilds)."""
+    def share_registry(self) -> int:
+        """The registry generation, for a write transaction: index rows it writes are
+        computed with that generation's parameters, so `wait_for_writers` (run by a
+        rebuild before it starts) waits for it to end."""
+
+    @abstractmethod
+    def wait_for_writers(self) -> None:
+        """Wait until every write transaction that called `share_registry` ended."""
+
+    @abstractmethod
+    def bump_registry(self) -> None:
+        """Change the registry generation (the stored SearchParameters changed)."""
+
+    @abstractmethod
+    def current_after(
+        self, after_pk: int, limit: int, types: Sequence[str] | None = None
+    ) -> list[tuple[int, bytes]]:
+        """(pk, content) of live resources (of `types`, if given) with pk > after_pk in
+        pk order, locked for this transaction (index rebuilds)."""
+
+    @abstractmethod
+    def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:
+        """Remove a parameter's index rows (and those of its modifiers, `code:...`) from
+        resources of `types` (None: of every type)."""
 
     @abstractmethod
     def replace_index(self, pk: int, index: IndexRows) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from psycopg_pool import ConnectionPool
@@ -13,10 +13,39 @@ from ember.store.sql import SQLSession
 
 # Any fixed 64-bit number: the key of the advisory lock that serialises migrations.
 _MIGRATION_LOCK = 0x454D424552
+# ... and of the one writers share while they write index rows (see share_registry).
+_REGISTRY_LOCK = 0x454D424553
 
 
 class PostgresSession(SQLSession):
+    dialect = "postgresql"
     lock_suffix = " FOR UPDATE"
+    fulltext_insert = (
+        "INSERT INTO fulltext_index (rowid, narrative, content) "
+        "VALUES (?, CAST(? AS tsvector), CAST(? AS tsvector))"
+    )
+
+    def share_registry(self) -> int:
+        # One round trip: the lock and the generation. A rebuild takes the lock
+        # exclusively only after the change committed, so a writer blocked by it reads
+        # the new generation; one that got the lock first is waited for.
+        row = self._fetchone(
+            "SELECT COALESCE(MAX(generation), 0), pg_advisory_xact_lock_shared(?) "
+            "FROM search_registry",
+            (_REGISTRY_LOCK,),
+        )
+        return int(row[0]) if row else 0
+
+    def wait_for_writers(self) -> None:
+        self._execute("SELECT pg_advisory_xact_lock(?)", (_REGISTRY_LOCK,))
+
+    def fulltext_value(self, words: Sequence[str]) -> str:
+        """A tsvector literal of the words at their positions: PostgreSQL's own parser
+        never sees the text, so it cannot cut it differently from SQLite."""
+        positions: dict[str, list[str]] = {}
+        for position, word in enumerate(words, start=1):
+            positions.setdefault(word, []).append(str(position))
+        return " ".join(f"'{word}':{','.join(at)}" for word, at in positions.items())
 
     def lock_key(self, key: str) -> None:
         # Held until the transaction ends; two conditional creates with the same

@@ -144,6 +144,39 @@ def _v4() -> list[str]:
     ]
 
 
+def _v5(t: dict[str, str], dialect: str) -> list[str]:
+    """Custom SearchParameters and full-text search (_text, _content).
+
+    `search_registry` holds one number that changes with every change to the stored
+    SearchParameters: workers compare it with the one they loaded. Jobs name the
+    resource types they rebuild. Full text lives in an FTS5 table on SQLite and in
+    tsvector columns with GIN indexes on PostgreSQL; either way one row per resource,
+    keyed by the resource's pk (`rowid`). Stores with data get a rebuild for it (unless one of
+    everything is due anyway)."""
+    if dialect == "sqlite":
+        fulltext = [
+            "CREATE VIRTUAL TABLE fulltext_index USING fts5(narrative, content, "
+            "tokenize = 'unicode61 remove_diacritics 0')"
+        ]
+    else:
+        fulltext = [
+            "CREATE TABLE fulltext_index (rowid BIGINT PRIMARY KEY REFERENCES resources (pk), "
+            "narrative TSVECTOR NOT NULL, content TSVECTOR NOT NULL)",
+            "CREATE INDEX fulltext_index_narrative ON fulltext_index USING GIN (narrative)",
+            "CREATE INDEX fulltext_index_content ON fulltext_index USING GIN (content)",
+        ]
+    return [
+        f"CREATE TABLE search_registry (generation {t['bigint']} NOT NULL)",
+        "INSERT INTO search_registry (generation) VALUES (0)",
+        "ALTER TABLE search_jobs ADD COLUMN types TEXT",
+        *fulltext,
+        "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
+        'SELECT \'["_text", "_content"]\', 0, 0, (SELECT COUNT(*) FROM resources), '
+        f"{t['false']} WHERE EXISTS (SELECT 1 FROM resources) AND NOT EXISTS "
+        f"(SELECT 1 FROM search_jobs WHERE params IS NULL AND finished = {t['false']})",
+    ]
+
+
 # Per index table: the lookup columns (search by value) and the value columns a search
 # reads per resource (_sort keys, _has and _include targets).
 _SEARCH_COLUMNS = {
@@ -158,7 +191,7 @@ _SEARCH_COLUMNS = {
 }
 
 
-def _v5() -> list[str]:
+def _v6() -> list[str]:
     """Covering search indexes: a lookup by value yields res_pk from the index alone and a
     lookup by resource yields its values, so neither reads the table rows. ANALYZE gives
     the planners the statistics to start from the selective index, not the type."""
@@ -183,4 +216,4 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2, _v3(types), _v4(), _v5()]
+    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6()]

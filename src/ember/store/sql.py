@@ -38,7 +38,10 @@ class SQLSession(Writer):
     "?" and translated once per statement text.
     """
 
+    dialect = "sqlite"
     lock_suffix = ""  # " FOR UPDATE" where the dialect has row locks
+    # how the words of a full-text column are written (see `fulltext_value`)
+    fulltext_insert = "INSERT INTO fulltext_index (rowid, narrative, content) VALUES (?, ?, ?)"
 
     def __init__(self, connection: Any, placeholder: str) -> None:
         self._connection = connection
@@ -87,6 +90,10 @@ class SQLSession(Writer):
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         return self._fetchall(sql, params)
+
+    def registry_generation(self) -> int:
+        row = self._fetchone("SELECT COALESCE(MAX(generation), 0) FROM search_registry")
+        return int(row[0]) if row else 0
 
     def current(self, type_: str, id_: str) -> StoredVersion | None:
         row = self._fetchone(
@@ -220,14 +227,46 @@ class SQLSession(Writer):
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         self._execute(sql, params)
 
-    def current_after(self, after_pk: int, limit: int) -> list[tuple[int, bytes]]:
+    def share_registry(self) -> int:
+        """Writers are serialised per database by default (SQLite); see PostgreSQL."""
+        return self.registry_generation()
+
+    def wait_for_writers(self) -> None:
+        """Writers are serialised per database by default (SQLite); see PostgreSQL."""
+
+    def bump_registry(self) -> None:
+        generation = self.registry_generation() + 1
+        # the row is missing only if someone emptied the table: then it is written anew
+        self._execute("DELETE FROM search_registry")
+        self._execute("INSERT INTO search_registry (generation) VALUES (?)", (generation,))
+
+    def current_after(
+        self, after_pk: int, limit: int, types: Sequence[str] | None = None
+    ) -> list[tuple[int, bytes]]:
+        of_types, params = "", [after_pk, False]
+        if types is not None:
+            of_types = f" AND r.type IN ({', '.join('?' for _ in types)})"
+            params.extend(types)
         rows = self._fetchall(
             "SELECT r.pk, v.content FROM resources r "
             "JOIN resource_versions v ON v.res_pk = r.pk AND v.version = r.version "
-            "WHERE r.pk > ? AND r.deleted = ? ORDER BY r.pk LIMIT ?" + self.lock_suffix,
-            (after_pk, False, limit),
+            f"WHERE r.pk > ? AND r.deleted = ?{of_types} ORDER BY r.pk LIMIT ?" + self.lock_suffix,
+            [*params, limit],
         )
         return [(row[0], bytes(row[1])) for row in rows]
+
+    def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:
+        prefix = f"{code}:"
+        of_types, params = "", [code, len(prefix), prefix]
+        if types is not None:
+            marks = ", ".join("?" for _ in types)
+            of_types = f" AND res_pk IN (SELECT pk FROM resources WHERE type IN ({marks}))"
+            params.extend(types)
+        for table, _ in INDEX_TABLES.values():
+            self._execute(
+                f"DELETE FROM {table} WHERE (param = ? OR SUBSTR(param, 1, ?) = ?){of_types}",
+                params,
+            )
 
     def replace_index(self, pk: int, index: IndexRows) -> None:
         self._delete_index(pk)
@@ -236,6 +275,11 @@ class SQLSession(Writer):
     def _delete_index(self, pk: int) -> None:
         for table, _ in INDEX_TABLES.values():
             self._execute(f"DELETE FROM {table} WHERE res_pk = ?", (pk,))
+        self._execute("DELETE FROM fulltext_index WHERE rowid = ?", (pk,))
+
+    def fulltext_value(self, words: Sequence[str]) -> str:
+        """What a full-text column stores: the words, which FTS5 splits at the spaces."""
+        return " ".join(words)
 
     def _write_index(self, pk: int, index: IndexRows) -> None:
         for field, (table, columns) in INDEX_TABLES.items():
@@ -246,3 +290,9 @@ class SQLSession(Writer):
                     f"INSERT INTO {table} (res_pk, {', '.join(columns)}) VALUES ({marks})",
                     [(pk, *row) for row in rows],
                 )
+        if index.fulltext is not None:
+            narrative, content = index.fulltext
+            self._execute(
+                self.fulltext_insert,
+                (pk, self.fulltext_value(narrative), self.fulltext_value(content)),
+            )

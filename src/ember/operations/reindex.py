@@ -1,0 +1,34 @@
+"""`GET [base]/$reindex`: the search index rebuilds, running and recent (an Ember
+operation). Rebuilds start by themselves when a SearchParameter changes; this reports
+each one's progress as a Parameters resource, one `job` part per rebuild."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember.engine.interactions import Engine
+from ember.operations.registry import Invocation, Operation, register
+from ember.search import reindex
+
+DEFINITION = "http://ember.dev/fhir/OperationDefinition/reindex"
+
+
+def _job(job: reindex.Job) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [
+        {"name": "id", "valueInteger": job.pk},
+        {"name": "status", "valueCode": "completed" if job.finished else "in-progress"},
+        {"name": "done", "valueInteger": job.done},
+        {"name": "total", "valueInteger": job.total},
+    ]
+    parts += [{"name": "parameter", "valueString": code} for code in job.params or ()]
+    parts += [{"name": "type", "valueCode": type_} for type_ in job.types or ()]
+    return {"name": "job", "part": parts}
+
+
+def run(engine: Engine, invocation: Invocation) -> dict[str, Any]:
+    with engine.store.reading() as reader:
+        jobs = reindex.recent(reader)
+    return {"resourceType": "Parameters", "parameter": [_job(job) for job in jobs]}
+
+
+register(Operation(name="reindex", levels=frozenset({"system"}), affects_state=False, run=run))

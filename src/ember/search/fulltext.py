@@ -1,0 +1,137 @@
+"""Full-text search: `_text` over the narrative, `_content` over all of a resource's text
+(search.html#text, #content).
+
+Both backends get the same words, cut here rather than by the database: text is folded
+like string search (case and accents), split on anything that is not a letter or a digit,
+words longer than MAX_WORD are dropped and only the first MAX_WORDS count. SQLite's
+FTS5 and PostgreSQL's tsvector then only store and match those words, so a query finds
+the same resources on both.
+
+Query syntax (one value): words are ANDed; `OR` between two terms makes them
+alternatives (it binds tighter than the implicit AND: `a b OR c` is a AND (b OR c));
+"quoted words" and terms that fold into several words (`heart-attack`) are phrases.
+Comma-separated values are alternatives, as for every search parameter.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ember.search.text import normalize
+
+# the column of `fulltext_index` each parameter searches
+COLUMNS = {"_text": "narrative", "_content": "content"}
+
+# PostgreSQL keeps positions up to 16,383 and at most 1 MB of lexemes per tsvector:
+# 16,383 words of at most 40 characters always fit, and phrases match alike.
+MAX_WORDS = 16_383
+MAX_WORD = 40
+
+_WORD = re.compile(r"[^\W_]+")
+_TAG = re.compile(r"<[^>]*>")
+# Elements holding base64 data, not text
+_BINARY_KEYS = ("data",)
+# Not text either, and the server sets them: the words of a resource must not depend on
+# whether they are taken from the body sent or from the version stored (a rebuild).
+# The narrative is taken apart (and contained resources' narratives are left out).
+_SKIPPED_KEYS = frozenset({"resourceType", "id", "versionId", "lastUpdated", "div"})
+
+
+def words(text: str) -> list[str]:
+    """The words of a text as both backends index and search them."""
+    folded = text.lower() if text.isascii() else normalize(text)  # same, for ASCII
+    return [w for w in _WORD.findall(folded) if len(w) <= MAX_WORD][:MAX_WORDS]
+
+
+def _narrative_text(div: Any) -> str:
+    return html.unescape(_TAG.sub(" ", div)) if isinstance(div, str) else ""
+
+
+def _strings(value: Any, key: str, found: list[str]) -> None:
+    """Collect the text of all elements but the narrative (taken apart) and binary data."""
+    if isinstance(value, str):
+        if key not in _BINARY_KEYS and not key.endswith("Base64Binary"):
+            found.append(value)
+    elif isinstance(value, dict):
+        for child_key, child in value.items():
+            if child_key not in _SKIPPED_KEYS:
+                _strings(child, child_key, found)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, key, found)
+
+
+def document(resource: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(narrative words, content words) of a resource; the content starts with the
+    narrative's words (contained resources' narratives are left out)."""
+    text = resource.get("text")
+    narrative = words(_narrative_text(text.get("div"))) if isinstance(text, dict) else []
+    found: list[str] = []
+    _strings(resource, "", found)
+    rest = words(" ".join(found))
+    return tuple(narrative), tuple((narrative + rest)[:MAX_WORDS])
+
+
+# A query: alternatives (OR) of conjunctions (AND) of alternatives (OR) of phrases.
+Phrase = tuple[str, ...]
+Query = list[list[list[Phrase]]]
+
+_TERM = re.compile(r'"([^"]*)"|(\S+)')
+
+
+def parse_query(values: tuple[str, ...]) -> Query:
+    """The comma-separated values of `_text`/`_content` as one query; ValueError for a
+    value without words."""
+    query: Query = []
+    for value in values:
+        conjunction: list[list[Phrase]] = []
+        join_next = False
+        for match in _TERM.finditer(value):
+            quoted, bare = match.groups()
+            if bare == "OR" and conjunction and not join_next:
+                join_next = True
+                continue
+            phrase = tuple(words(quoted if quoted is not None else bare))
+            if not phrase:
+                continue
+            if join_next:
+                conjunction[-1].append(phrase)
+            else:
+                conjunction.append([phrase])
+            join_next = False
+        if not conjunction:
+            raise ValueError(f"{value!r} has no words to search for")
+        query.append(conjunction)
+    return query
+
+
+def _render(query: Query, phrase: Callable[[Phrase], str], both: str, either: str) -> str:
+    def group(parts: list[str], operator: str) -> str:
+        return parts[0] if len(parts) == 1 else "(" + f" {operator} ".join(parts) + ")"
+
+    conjunctions = [
+        group([group([phrase(p) for p in alternatives], either) for alternatives in conj], both)
+        for conj in query
+    ]
+    return group(conjunctions, either)
+
+
+def _fts5_phrase(phrase: Phrase) -> str:
+    return '"' + " ".join(phrase) + '"'
+
+
+def _tsquery_phrase(phrase: Phrase) -> str:
+    joined = " <-> ".join(f"'{w}'" for w in phrase)
+    return f"({joined})" if len(phrase) > 1 else joined
+
+
+def condition(dialect: str, alias: str, code: str, query: Query) -> tuple[str, str]:
+    """A condition on the full-text row `alias` and its one parameter, the query text.
+    Words are letters and digits only, so they need no escaping in either syntax."""
+    column = f"{alias}.{COLUMNS[code]}"
+    if dialect == "sqlite":
+        return f"{column} MATCH ?", _render(query, _fts5_phrase, "AND", "OR")
+    return f"{column} @@ CAST(? AS tsquery)", _render(query, _tsquery_phrase, "&", "|")
