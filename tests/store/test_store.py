@@ -114,3 +114,21 @@ def test_refresh_statistics_tells_the_planner_the_size(database_url: str) -> Non
         assert planned_rows(store) == 3
     finally:
         store.close()
+
+
+def test_reference_joins_compare_types_in_one_collation(database_url: str) -> None:
+    """resources.type and reference_index.target_type collate alike on PostgreSQL, so a
+    join from a reference to its target can use the (type, id) index."""
+    store = open_store(database_url)
+    try:
+        if store.dialect != "postgresql":
+            pytest.skip("SQLite compares text in one (binary) collation")
+        with store.reading() as reader:
+            rows = reader.query(
+                "SELECT table_name, collation_name FROM information_schema.columns "
+                "WHERE (table_name, column_name) IN "
+                "(('resources', 'type'), ('reference_index', 'target_type'))"
+            )
+        assert dict(rows) == {"resources": "C", "reference_index": "C"}
+    finally:
+        store.close()

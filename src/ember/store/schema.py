@@ -191,11 +191,15 @@ _SEARCH_COLUMNS = {
 }
 
 
-def _v6() -> list[str]:
+def _v6(dialect: str) -> list[str]:
     """Covering search indexes: a lookup by value yields res_pk from the index alone and a
     lookup by resource yields its values, so neither reads the table rows. ANALYZE gives
     the planners the statistics to start from the selective index, not the type."""
     statements = []
+    if dialect == "postgresql":
+        # the collation of reference_index.target_type: joins on (type, id) use the
+        # unique index instead of hashing every resource
+        statements.append('ALTER TABLE resources ALTER COLUMN type TYPE TEXT COLLATE "C"')
     for table, (lookup, values) in _SEARCH_COLUMNS.items():
         statements += [
             f"DROP INDEX {table}_lookup",
@@ -216,4 +220,4 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6()]
+    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(dialect)]
