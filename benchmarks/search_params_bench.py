@@ -6,7 +6,8 @@ Over the 734 R4 spec examples (../shared/testdata/examples/r4), prints:
 - index extraction per resource, and the part of it full text (`_text`, `_content`) takes;
 - writing a resource with its index rows, with and without the full-text row, per backend;
 - the registry generation check every search (and, with the advisory lock on PostgreSQL,
-  every write transaction) makes, next to a read by id for scale.
+  every write transaction) makes, next to a read by id for scale;
+- the rate of a background rebuild (`search_jobs`) over everything written.
 Each figure is the best of `--repeat` runs (the machine is shared: the minimum is the
 least disturbed one).
 """
@@ -26,9 +27,10 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ember.search import fulltext  # noqa: E402
+from ember.engine.search_parameters import Registry  # noqa: E402
+from ember.search import fulltext, reindex  # noqa: E402
 from ember.search.index import index_rows  # noqa: E402
-from ember.store import StoredVersion, open_store  # noqa: E402
+from ember.store import Store, StoredVersion, open_store  # noqa: E402
 
 EXAMPLES = ROOT.parent / "shared" / "testdata" / "examples" / "r4"
 
@@ -78,11 +80,27 @@ def writes(url: str, resources: list[dict], repeat: int) -> None:
             f"with the full-text row {text / n * 1e6:.0f} µs (+{text / plain - 1:.0%})"
         )
         generation_checks(store, repeat)
+        rebuild(store, url)
     finally:
         store.close()
 
 
-def generation_checks(store, repeat: int) -> None:  # type: ignore[no-untyped-def]
+def rebuild(store: Store, url: str) -> None:
+    """Rebuilds over every resource of the store (after the writes above), timed: of every
+    parameter, and of one (as a new custom parameter's rebuild is)."""
+    with store.reading() as reader:
+        total = reader.query("SELECT COUNT(*) FROM resources WHERE deleted = ?", [False])[0][0]
+    for params in (None, ["identifier"]):
+        with store.writing() as writer:
+            reindex.start(writer, params)
+        started = time.perf_counter()
+        reindex.run(store, Registry().sync)
+        rate = total / (time.perf_counter() - started)
+        what = "every parameter" if params is None else f"one parameter ({params[0]})"
+        print(f"{store.dialect}: rebuild of {what} over {total} resources: {rate:.0f}/s")
+
+
+def generation_checks(store: Store, repeat: int) -> None:
     calls = 2000
     with store.reading() as reader:
         check = best(repeat, lambda: [reader.registry_generation() for _ in range(calls)])

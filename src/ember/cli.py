@@ -63,6 +63,9 @@ def _load(args: argparse.Namespace) -> int:
         f"{len(summary.failures)} failures in {summary.failed_files} files",
         file=sys.stderr,
     )
+    if summary.by_type:
+        counts = ", ".join(f"{count} {type_}" for type_, count in sorted(summary.by_type.items()))
+        print(f"By type: {counts}", file=sys.stderr)
     return 1 if summary.failures else 0
 
 
@@ -78,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.set_defaults(run=_serve)
     load = commands.add_parser(
         "load",
-        help="load Bundles (transaction, batch, collection) and NDJSON files into the database",
+        help="load Bundles (transaction, batch, collection), NDJSON files and FHIR packages (.tgz) "
+        "into the database",
         description="Load .json/.json.gz Bundles and .ndjson/.ndjson.gz files, or folders of "
         "them. Exit code 1 if anything failed.",
     )

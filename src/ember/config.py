@@ -34,6 +34,8 @@ class Settings:
     # invariants and bindings on write: off, warn (checked, never blocking) or reject
     # (errors refuse the write); structural checks always run and always reject
     validation: str = "reject"
+    # _text/_content: full-text rows written with every version (off saves their cost)
+    fulltext: bool = True
     log_level: str = "info"
 
     @classmethod

@@ -6,6 +6,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from tests import profiling as profiles
+
 DIV = '<div xmlns="http://www.w3.org/1999/xhtml"><p>Hi</p></div>'
 PATIENT = {"resourceType": "Patient", "id": "p1", "text": {"status": "generated", "div": DIV}}
 
@@ -97,25 +99,13 @@ def test_unknown_operations_and_levels_are_404(client: TestClient) -> None:
 
 def test_a_profile_stored_through_the_api_is_used(client: TestClient) -> None:
     url = "http://example.org/fhir/StructureDefinition/dated-patient"
-    profile = {
-        "resourceType": "StructureDefinition",
-        "id": "dated-patient",
-        "text": {"status": "generated", "div": DIV},
-        "url": url,
-        "name": "DatedPatient",
-        "status": "draft",
-        "kind": "resource",
-        "abstract": False,
-        "type": "Patient",
-        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
-        "derivation": "constraint",
-        "differential": {
-            "element": [
-                {"id": "Patient", "path": "Patient"},
-                {"id": "Patient.birthDate", "path": "Patient.birthDate", "min": 1},
-            ]
-        },
-    }
+    profile = profiles.profile(
+        "dated-patient",
+        url,
+        "Patient",
+        [profiles.element("Patient.birthDate", min=1)],
+        text={"status": "generated", "div": DIV},
+    )
     created = client.put("/fhir/StructureDefinition/dated-patient", json=profile)
     assert created.status_code == 201, created.text
     claiming = {**PATIENT, "meta": {"profile": [url]}}
@@ -131,3 +121,16 @@ def test_malformed_parameters_body_is_400(client: TestClient) -> None:
     response = client.post("/fhir/Patient/$validate", json=body)
     assert response.status_code == 400
     assert response.json()["issue"][0]["expression"] == ["Parameters.parameter[0].valueUri"]
+
+
+def test_validate_is_advertised_with_a_readable_definition(client: TestClient) -> None:
+    statement = client.get("/fhir/metadata").json()
+    patient = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
+    [validate] = [o for o in patient["operation"] if o["name"] == "validate"]
+    assert validate["definition"] == "http://hl7.org/fhir/OperationDefinition/Resource-validate"
+    response = client.get("/fhir/OperationDefinition/Resource-validate")
+    assert response.status_code == 200
+    definition = response.json()
+    assert (definition["url"], definition["code"]) == (validate["definition"], "validate")
+    # only the definitions of operations Ember serves
+    assert client.get("/fhir/OperationDefinition/Patient-everything").status_code == 404

@@ -89,6 +89,8 @@ def test_a_new_parameter_indexes_new_writes_and_rebuilds_existing_ones(client: T
     assert parts["type"] == "Patient" and parts["done"] == parts["total"] in (1, 2)
     assert _search(client, "nickname=bob") == (["new", "old"], [])
     assert _search(client, "nickname:exact=Bob") == (["new"], [])
+    # the rebuild replaced the rows of its parameter, the others are there still
+    assert _search(client, "family=doe&_content=bobby") == (["old"], [])
     assert _search(client, "_sort=-nickname&nickname=bob")[0] == ["new", "old"]
 
     statement = client.get("/fhir/metadata").json()
@@ -185,7 +187,7 @@ def test_the_specifications_own_definitions_can_be_stored(client: TestClient) ->
         "expression": shipped.expression,
     }
     assert client.post("/fhir/SearchParameter", json=copy).status_code == 201
-    assert client.get("/fhir/$reindex").json().get("parameter", []) == []
+    assert client.get("/fhir/$reindex").json() == {"resourceType": "Parameters"}
 
 
 def test_a_transaction_puts_parameters_in_force(client: TestClient) -> None:
@@ -200,6 +202,24 @@ def test_a_transaction_puts_parameters_in_force(client: TestClient) -> None:
     assert client.post("/fhir", json=bundle).status_code == 200
     _rebuilt(client)
     assert _search(client, "nickname=bob") == (["p"], [])
+
+
+def test_a_clash_inside_one_transaction_fails_it_and_nothing_comes_in_force(
+    client: TestClient,
+) -> None:
+    other = {**NICKNAME, "id": "other", "url": "http://example.org/other"}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": sp, "request": {"method": "PUT", "url": f"SearchParameter/{sp['id']}"}}
+            for sp in (NICKNAME, other)
+        ],
+    }
+    response = client.post("/fhir", json=bundle)
+    assert response.status_code == 422, response.text
+    assert _search(client, "nickname=bob")[1][0]["code"] == "not-supported"
+    assert client.get("/fhir/$reindex").json().get("parameter", []) == []
 
 
 @pytest.fixture
@@ -257,3 +277,46 @@ def test_ember_load_puts_parameters_in_force_and_rebuilds(
         assert [v.id for v in found.versions] == ["old"] and found.warnings == []
     finally:
         store.close()
+
+
+def test_custom_reference_parameters_chain_and_include(client: TestClient) -> None:
+    client.put(
+        "/fhir/Organization/lab", json={"resourceType": "Organization", "id": "lab", "name": "Lab"}
+    )
+    client.put("/fhir/Patient/p", json=_patient("p", "Bob"))
+    observation = {
+        "resourceType": "Observation",
+        "id": "o",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": "Patient/p"},
+        "performer": [{"reference": "Organization/lab"}],
+    }
+    client.put("/fhir/Observation/o", json=observation)
+    laboratory = {
+        "resourceType": "SearchParameter",
+        "id": "laboratory",
+        "url": "http://example.org/SearchParameter/laboratory",
+        "name": "laboratory",
+        "status": "draft",
+        "description": "The organization that performed it",
+        "code": "laboratory",
+        "base": ["Observation"],
+        "type": "reference",
+        "target": ["Organization"],
+        "expression": "Observation.performer.where(resolve() is Organization)",
+    }
+    client.put("/fhir/SearchParameter/nickname", json=NICKNAME)
+    assert client.put("/fhir/SearchParameter/laboratory", json=laboratory).status_code == 201
+    _rebuilt(client)
+    response = client.get(
+        "/fhir/Observation?laboratory.name=lab&subject:Patient.nickname=bob"
+        "&_include=Observation:laboratory"
+    )
+    entries = response.json()["entry"]
+    assert [(e["resource"]["id"], e["search"]["mode"]) for e in entries] == [
+        ("o", "match"),
+        ("lab", "include"),
+    ]
+    ids, _ = _search(client, "_has:Observation:subject:laboratory=Organization/lab")
+    assert ids == ["p"]

@@ -3,12 +3,16 @@ query syntax, and the same answers from SQLite FTS5 and PostgreSQL tsvector."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from ember.search import fulltext
+from ember.config import Settings
+from ember.engine.interactions import Engine
+from ember.search import fulltext, reindex
+from ember.store import Store
 
 
 def test_words_fold_case_and_accents_and_split_on_punctuation() -> None:
@@ -132,3 +136,30 @@ def test_capability_statement_lists_full_text(client: TestClient) -> None:
     patient = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
     names = {p["name"] for p in patient["searchParam"]}
     assert {"_text", "_content"} <= names
+
+
+@pytest.fixture
+def store(empty_store: Store) -> Iterator[Store]:
+    yield empty_store
+    fulltext.enable(True)  # the setting is process-wide
+
+
+def test_full_text_can_be_turned_off_and_back_on(database_url: str, store: Store) -> None:
+    patient = _patient("p1", "Heart attack")
+    off = Engine(store, Settings(database_url=database_url, fulltext=False), False)
+    off.update("Patient", "p1", patient)
+    found = off.search_page("Patient", [("_text", "heart")], False, 10)
+    assert [v.id for v in found.versions] == ["p1"]  # ignored, with a warning
+    assert found.warnings == [] and found.criteria.ignored[0].expression == "_text"
+    with store.reading() as reader:
+        assert reader.query("SELECT COUNT(*) FROM fulltext_index")[0][0] == 0
+
+    on = Engine(store, Settings(database_url=database_url), False)
+    found = on.search_page("Patient", [("_text", "heart")], True, 10)
+    assert found.versions == [] and found.warnings[0].code == "incomplete"
+    reindex.run(store)
+    found = on.search_page("Patient", [("_text", "heart")], True, 10)
+    assert [v.id for v in found.versions] == ["p1"] and found.warnings == []
+    Engine(store, Settings(database_url=database_url), False)  # on already: no new rebuild
+    with store.reading() as reader:
+        assert reindex.pending(reader) == []

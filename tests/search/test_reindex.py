@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -12,9 +13,10 @@ import pytest
 from ember.fhir.issues import Issue
 from ember.search import reindex
 from ember.search.criteria import parse
+from ember.search.index import index_rows
 from ember.search.query import find_ids
 from ember.store import Store, StoredVersion, open_store
-from ember.store.base import Reader
+from ember.store.base import IndexRows, Reader
 from ember.store.schema import migrations
 
 
@@ -36,14 +38,8 @@ def _found(store: Store, query: str) -> list[str]:
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    opened = open_store(database_url)
-    try:
-        yield opened
-    finally:
-        with opened.writing() as writer:  # jobs outlive the per-test cleanup on PostgreSQL
-            writer.execute("DELETE FROM search_jobs")
-        opened.close()
+def store(empty_store: Store) -> Store:
+    return empty_store
 
 
 def test_a_job_rebuilds_in_batches_and_resumes(
@@ -74,33 +70,84 @@ def test_a_job_rebuilds_in_batches_and_resumes(
         again.close()
     assert _found(store, "family=fam3") == ["p3"]
     assert _found(store, "family=fam") == ["p0", "p1", "p2", "p3", "p4"]
+    assert _found(store, "_content=fam3") == []  # only the job's parameter was rebuilt
+
+
+def _old_store(path: Path, version: int, resources: list[dict[str, Any]]) -> str:
+    """A SQLite store at schema `version` holding `resources` (without index rows)."""
+    connection = sqlite3.connect(path)
+    for step in migrations("sqlite")[:version]:
+        for statement in step:
+            connection.execute(statement)
+    connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    connection.execute("INSERT INTO schema_version VALUES (?)", (version,))
+    for pk, resource in enumerate(resources, start=1):
+        connection.execute(
+            "INSERT INTO resources (type, id, version, last_updated, deleted) "
+            "VALUES (?, ?, 1, 0, 0)",
+            (resource["resourceType"], resource["id"]),
+        )
+        connection.execute(
+            "INSERT INTO resource_versions (res_pk, version, last_updated, method, "
+            "content) VALUES (?, 1, 0, 'PUT', ?)",
+            (pk, orjson.dumps(resource)),
+        )
+    connection.commit()
+    connection.close()
+    return f"sqlite:///{path}"
 
 
 def test_upgrading_a_store_with_data_starts_a_rebuild(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    connection = sqlite3.connect(path)
-    for statement in migrations("sqlite")[0]:
-        connection.execute(statement)
-    connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    connection.execute("INSERT INTO schema_version VALUES (1)")
-    connection.execute(
-        "INSERT INTO resources (type, id, version, last_updated, deleted) "
-        "VALUES ('Patient', 'old', 1, 0, 0)"
-    )
-    content = orjson.dumps({"resourceType": "Patient", "id": "old", "gender": "other"})
-    connection.execute(
-        "INSERT INTO resource_versions (res_pk, version, last_updated, method, "
-        "content) VALUES (1, 1, 0, 'PUT', ?)",
-        (content,),
-    )
-    connection.commit()
-    connection.close()
-    store = open_store(f"sqlite:///{path}")
+    patient = {"resourceType": "Patient", "id": "old", "gender": "other"}
+    store = open_store(_old_store(tmp_path / "old.db", 1, [patient]))
     try:
         with store.reading() as reader:
             (job,) = reindex.pending(reader)  # everything, full text included
         assert job.params is None and job.total == 1
         reindex.run(store)
         assert _found(store, "gender=other") == ["old"]
+        assert _found(store, "_content=other") == ["old"]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("stored", "params"),
+    [(["Patient"], ("_text", "_content")), (["Patient", "SearchParameter"], None)],
+)
+def test_upgrading_to_full_text_rebuilds_it(
+    tmp_path: Path, stored: list[str], params: tuple[str, ...] | None
+) -> None:
+    """Full text is rebuilt; everything is, if SearchParameters were stored (they come in
+    force with the upgrade)."""
+    resources = [{"resourceType": type_, "id": "x"} for type_ in stored]
+    store = open_store(_old_store(tmp_path / "v4.db", 4, resources))
+    try:
+        with store.reading() as reader:
+            (job,) = reindex.pending(reader)
+        assert job.params == params and job.total == len(stored)
+    finally:
+        store.close()
+
+
+def test_a_resource_written_during_a_batch_keeps_the_rows_of_that_write(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store_without_index(store, 1)
+    with store.writing() as writer:
+        reindex.start(writer, ("family",))
+    newer = {"resourceType": "Patient", "id": "p0", "name": [{"family": "Newer"}]}
+
+    def written_meanwhile(resource: dict[str, Any], only: Collection[str] | None) -> IndexRows:
+        with store.writing() as writer:
+            state = writer.lock("Patient", "p0")
+            version = StoredVersion("Patient", "p0", 2, 1, "PUT", orjson.dumps(newer))
+            writer.write_version(state, version, index_rows(newer))
+        return index_rows(resource, only)  # of the version the batch read: stale now
+
+    monkeypatch.setattr(reindex, "index_rows", written_meanwhile)
+    with store.reading() as reader:
+        (job,) = reindex.pending(reader)
+    assert reindex._step(store, job.pk)
+    assert _found(store, "family=newer") == ["p0"]
+    assert _found(store, "family=fam0") == []

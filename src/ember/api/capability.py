@@ -11,7 +11,7 @@ import ember
 from ember.api.formats import FORMATS
 from ember.engine.interactions import Engine
 from ember.fhir import definitions
-from ember.operations import reindex
+from ember.operations import registered
 from ember.search.criteria import supported_parameters
 
 _STATUS_EXTENSION = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
@@ -53,7 +53,17 @@ def _resource(engine: Engine, type_name: str) -> dict[str, Any]:
             {"name": p.code, "definition": p.url, "type": p.type, "documentation": p.description}
             for p in supported_parameters(type_name)
         ],
+        "operation": _operations({"type", "instance"}),
     }
+
+
+def _operations(levels: set[str]) -> list[dict[str, str]]:
+    """The operations served at these levels, with their definitions' canonical URLs."""
+    return [
+        {"name": operation.name, "definition": operation.definition}
+        for operation in registered()
+        if operation.levels & levels
+    ]
 
 
 def capability_statement(engine: Engine, base_url: str, mode: str) -> dict[str, Any]:
@@ -77,7 +87,7 @@ def capability_statement(engine: Engine, base_url: str, mode: str) -> dict[str, 
                 "mode": "server",
                 "resource": [_resource(engine, t) for t in types],
                 "interaction": [{"code": "history-system"}],
-                "operation": [{"name": "reindex", "definition": reindex.DEFINITION}],
+                **({"operation": system} if (system := _operations({"system"})) else {}),
             }
         ],
     }

@@ -33,6 +33,7 @@ from ember.fhir.patch.fhirpath_patch import apply_fhirpath_patch
 from ember.fhir.patch.json_patch import apply_json_patch
 from ember.fhir.validation import validate_resource
 from ember.operations import Invocation, find
+from ember.operations import definition as operation_definition
 from ember.search.dates import parse_range
 from ember.store.base import HistoryQuery, StoredVersion
 
@@ -77,10 +78,23 @@ def _subset_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
 
 async def read(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
     transform = _subset_transform(ctx, engine)
-    stored = await _point_read(engine, engine.read, type_, id_)
+    try:
+        stored = await _point_read(engine, engine.read, type_, id_)
+    except FhirError as error:
+        shipped = _served_operation(engine, type_, id_) if error.status == 404 else None
+        if shipped is None:
+            raise
+        return json_response(ctx, transform(shipped) if transform else shipped)
     if _not_modified(ctx, stored):
         return Response(b"", 304, version_headers(stored))
     return resource_response(ctx, stored, transform=transform)
+
+
+def _served_operation(engine: Engine, type_: str, id_: str) -> dict[str, Any] | None:
+    """The shipped definition of an operation Ember serves, when not stored instead."""
+    if type_ != "OperationDefinition":
+        return None
+    return operation_definition(engine.model.version, id_)
 
 
 async def _point_read(
@@ -116,7 +130,7 @@ async def update(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Resp
         engine.update, type_, id_, resource, ctx.request.headers.get("if-match")
     )
     verb = "created" if result.created else "updated"
-    return write_response(ctx, result.stored, result.status, f"{type_}/{id_} {verb}")
+    return write_response(ctx, result, f"{type_}/{id_} {verb}")
 
 
 async def delete(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
@@ -158,7 +172,7 @@ async def patch(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Respo
     result = await run_in_threadpool(
         engine.patch, type_, id_, patcher, ctx.request.headers.get("if-match")
     )
-    return write_response(ctx, result.stored, 200, f"{type_}/{id_} patched")
+    return write_response(ctx, result, f"{type_}/{id_} patched")
 
 
 async def conditional_patch(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
@@ -170,8 +184,7 @@ async def conditional_patch(ctx: FhirRequest, engine: Engine, type_: str) -> Res
         patcher,
         ctx.request.headers.get("if-match"),
     )
-    stored = result.stored
-    return write_response(ctx, stored, 200, f"{type_}/{stored.id} patched")
+    return write_response(ctx, result, f"{type_}/{result.stored.id} patched")
 
 
 async def instance_history(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
@@ -253,7 +266,7 @@ async def create(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
         if result.changed
         else f"If-None-Exist matched {type_}/{stored.id}; nothing created"
     )
-    return write_response(ctx, stored, result.status, message)
+    return write_response(ctx, result, message)
 
 
 async def conditional_update(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
@@ -262,9 +275,8 @@ async def conditional_update(ctx: FhirRequest, engine: Engine, type_: str) -> Re
     result = await run_in_threadpool(
         engine.conditional_update, type_, query, resource, ctx.request.headers.get("if-match")
     )
-    stored = result.stored
     verb = "created" if result.created else "updated"
-    return write_response(ctx, stored, result.status, f"{type_}/{stored.id} {verb}")
+    return write_response(ctx, result, f"{type_}/{result.stored.id} {verb}")
 
 
 async def conditional_delete(ctx: FhirRequest, engine: Engine, type_: str) -> Response:

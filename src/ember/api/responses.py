@@ -11,6 +11,7 @@ from starlette.responses import Response
 from ember.api.context import RETURN_MINIMAL, RETURN_OUTCOME, FhirRequest
 from ember.api.formats import JSON, Format
 from ember.engine.errors import FhirError, operation_outcome
+from ember.engine.interactions import WriteResult
 from ember.engine.versioning import etag, http_date
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
@@ -52,15 +53,17 @@ def resource_response(
     return Response(body, status, all_headers, media_type=ctx.format.content_type)
 
 
-def write_response(ctx: FhirRequest, stored: StoredVersion, status: int, message: str) -> Response:
-    """The answer to create/update: body as `Prefer: return=` asks."""
+def write_response(ctx: FhirRequest, result: WriteResult, message: str) -> Response:
+    """The answer to create/update/patch: body as `Prefer: return=` asks; the outcome
+    also lists the validation issues that did not stop the write (http.html#ops)."""
+    stored, status = result.stored, result.status
     location = f"{ctx.base_url}/{stored.type}/{stored.id}/_history/{stored.version}"
     headers = {**version_headers(stored), "Location": location, "Content-Location": location}
     if ctx.prefer_return == RETURN_MINIMAL:
         return Response(b"", status, headers)
     if ctx.prefer_return == RETURN_OUTCOME:
         return outcome_response(
-            ctx, [Issue("information", "informational", message)], status, headers
+            ctx, [Issue("information", "informational", message), *result.issues], status, headers
         )
     return resource_response(ctx, stored, status, headers)
 

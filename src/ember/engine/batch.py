@@ -214,11 +214,17 @@ class BundleProcessor:
         }
         if not stored.deleted:
             response["location"] = f"{stored.type}/{stored.id}/_history/{stored.version}"
-        return self._with_body(response, stored, entry)
+        return self._with_body(response, stored, entry, result.issues)
 
     def _with_body(
-        self, response: dict[str, Any], stored: StoredVersion, entry: Entry
+        self,
+        response: dict[str, Any],
+        stored: StoredVersion,
+        entry: Entry,
+        issues: tuple[Issue, ...] = (),
     ) -> dict[str, Any]:
+        """The entry's body as Prefer: return= asks; an outcome also lists the
+        validation issues that did not stop the write."""
         result: dict[str, Any] = {}
         if stored.content is not None and self.prefer_return == "representation":
             result["fullUrl"] = f"{self.base_url}/{stored.type}/{stored.id}"
@@ -227,7 +233,10 @@ class BundleProcessor:
             message = f"{entry.method} {entry.request['url']}: {response['status']}"
             response["outcome"] = {
                 "resourceType": "OperationOutcome",
-                "issue": [Issue("information", "informational", message).to_json()],
+                "issue": [
+                    issue.to_json()
+                    for issue in (Issue("information", "informational", message), *issues)
+                ],
             }
         result["response"] = response
         return result
@@ -382,7 +391,9 @@ class BundleProcessor:
             if entry.prepared is not None:
                 rewrite_references(self.engine.model, entry.prepared.resource, mapper)
                 entry.prepared = Prepared(
-                    entry.prepared.resource, index_rows(entry.prepared.resource)
+                    entry.prepared.resource,
+                    index_rows(entry.prepared.resource),
+                    issues=entry.prepared.issues,
                 )
         for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
             try:

@@ -22,6 +22,7 @@ from ember.engine.errors import (
     precondition_failed,
     unprocessable,
 )
+from ember.engine.profiles import StoredDefinitions
 from ember.engine.resources import with_server_meta
 from ember.engine.search_parameters import Registry
 from ember.engine.versioning import etag, now_micros, parse_etag
@@ -32,7 +33,7 @@ from ember.fhir.patch.errors import PatchError
 from ember.fhir.subset import is_subsetted
 from ember.fhir.validation import check_rules, validate_resource
 from ember.search import criteria as search_criteria
-from ember.search import reindex
+from ember.search import custom, reindex
 from ember.search.controls import Controls, parse_controls
 from ember.search.include import find_included
 from ember.search.include import load as load_included
@@ -69,6 +70,7 @@ class WriteResult:
     stored: StoredVersion  # the version written (or found, for a conditional create)
     created: bool  # 201 rather than 200
     changed: bool = True  # False when nothing was written (create matched, delete of nothing)
+    issues: tuple[Issue, ...] = ()  # rule issues that did not stop the write
 
     @property
     def status(self) -> int:
@@ -83,6 +85,7 @@ class Prepared:
     index: IndexRows
     # the parameters in force when `index` was computed (see ember.search.parameters)
     revision: int = field(default_factory=revision)
+    issues: tuple[Issue, ...] = ()  # rule issues that did not stop the write
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +109,11 @@ class Engine:
         self.store = store
         self.settings = settings
         self.model = get_model(settings.fhir_version)
+        self.definitions = StoredDefinitions(self)
         self.search_parameters = Registry()
         with store.reading() as reader:
             self.search_parameters.sync(reader)
+        reindex.follow_fulltext_setting(store, settings.fulltext)
         self.reindex = reindex.Runner(store, self.search_parameters.sync, background_jobs)
         # index rebuilds left unfinished (or due after a schema upgrade) carry on
         self.reindex.kick()
@@ -136,15 +141,10 @@ class Engine:
         issues = validate_resource(resource, self.model, max_depth=self.settings.max_depth)
         if any(i.severity in ("error", "fatal") for i in issues):
             raise FhirError(400, issues)
-        if self.settings.validation != "off":
-            # invariants and bindings; only their errors count: warnings never block
-            errors = [i for i in check_rules(resource, self.model) if i.severity == "error"]
-            if errors and self.settings.validation == "reject":
-                raise FhirError(400, errors)
-            for issue in errors:  # "warn": stored anyway, noted in the log
-                log.warning("%s: %s at %s", type_, issue.diagnostics, issue.expression)
+        kept = self._check_rules(type_, resource) if self.settings.validation != "off" else []
         if type_ == "SearchParameter":
-            issues = self.search_parameters.check(resource, self.model)
+            # clashes with stored ones are checked in the write transaction
+            issues = custom.check(resource, self.model)
             if issues:
                 raise FhirError(422, issues)
         if is_subsetted(resource):
@@ -153,7 +153,23 @@ class Engine:
                 "be stored (change.html)",
                 f"{type_}.meta.tag",
             )
-        return Prepared(resource, index_rows(resource) if index else IndexRows())
+        return Prepared(
+            resource, index_rows(resource) if index else IndexRows(), issues=tuple(kept)
+        )
+
+    def _check_rules(self, type_: str, resource: dict[str, Any]) -> list[Issue]:
+        """Invariants, bindings and claimed profiles: their errors refuse the write in
+        "reject" mode; what did not stop it is returned (for Prefer: return=OperationOutcome)
+        and logged at debug, by rule and location only (no values: they may be PHI)."""
+        resolver = self.definitions.resolver()
+        issues = check_rules(resource, self.model, resolver, resolver.terminology)
+        if self.settings.validation == "reject":
+            errors = [i for i in issues if i.severity in ("error", "fatal")]
+            if errors:
+                raise FhirError(400, errors)
+        for issue in issues:
+            log.debug("%s %s %s at %s", type_, issue.severity, issue.code, issue.expression)
+        return issues
 
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
@@ -197,17 +213,21 @@ class Engine:
         timestamp = now_micros()
         resource = with_server_meta(prepared.resource, id_, version, timestamp)
         # the parameters changed since the rows were computed (see in_transaction)
-        index = prepared.index if prepared.revision == revision() else index_rows(prepared.resource)
+        index = (
+            prepared.index if prepared.revision == revision() else index_rows(prepared.resource)
+        )
+        if type_ == "SearchParameter":
+            self._search_parameter_changes(writer, id_, resource)
         stored = writer.write_version(
             state,
             StoredVersion(type_, id_, version, timestamp, method, fhir_json.dumps(resource)),
             index,
         )
-        if type_ == "SearchParameter":
-            self._search_parameter_written(writer, id_, resource)
-        return WriteResult(stored, created=state is None or state.deleted)
+        return WriteResult(
+            stored, created=state is None or state.deleted, issues=prepared.issues
+        )
 
-    def _search_parameter_written(
+    def _search_parameter_changes(
         self, writer: Writer, id_: str, resource: dict[str, Any] | None
     ) -> None:
         if self.search_parameters.record_change(writer, self.model, id_, resource):
@@ -376,11 +396,11 @@ class Engine:
             self._check_if_match(state, if_match, f"{type_}/{id_}")
         if state is None or state.deleted:
             return None
+        if type_ == "SearchParameter":
+            self._search_parameter_changes(writer, id_, None)
         stored = writer.write_version(
             state, StoredVersion(type_, id_, state.version + 1, now_micros(), "DELETE", None)
         )
-        if type_ == "SearchParameter":
-            self._search_parameter_written(writer, id_, None)
         return WriteResult(stored, created=False)
 
     def conditional_delete(self, type_: str, query: str) -> list[WriteResult]:

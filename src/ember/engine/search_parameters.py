@@ -13,7 +13,6 @@ import threading
 from typing import Any
 
 from ember.engine.errors import FhirError
-from ember.fhir.issues import Issue
 from ember.fhir.model import Model
 from ember.search import custom, parameters, reindex
 from ember.store.base import Reader, Writer
@@ -22,7 +21,6 @@ from ember.store.base import Reader, Writer
 class Registry:
     def __init__(self) -> None:
         self.generation = -1  # of the database, as last loaded; -1: never loaded
-        self.custom: dict[str, custom.Custom] = {}  # by SearchParameter id
         self._lock = threading.Lock()
 
     def refresh(self, session: Reader, generation: int) -> None:
@@ -33,31 +31,30 @@ class Registry:
         with self._lock:
             if generation <= self.generation:
                 return
-            found = custom.load(session)
-            parameters.install(custom.table(found.values()))
-            self.custom, self.generation = found, generation
+            parameters.install(custom.table(custom.load(session).values()))
+            self.generation = generation
 
     def sync(self, session: Reader) -> None:
         """Reload if the stored SearchParameters changed since the last load."""
         self.refresh(session, session.registry_generation())
 
-    def check(self, resource: dict[str, Any], model: Model) -> list[Issue]:
-        return custom.check(resource, model, self.custom)
-
     def record_change(
         self, writer: Writer, model: Model, id_: str, resource: dict[str, Any] | None
     ) -> bool:
-        """In the transaction that writes SearchParameter `id_` (None: deleted): change
-        the generation, remove index rows of a parameter going out of force and start a
-        rebuild for one coming in. Whether anything changed; 422 if another worker put
-        a clashing parameter in force since the body was checked."""
+        """In the transaction that writes SearchParameter `id_` (None: deletes it), before
+        the version is written: change the generation, remove index rows of a parameter
+        going out of force and start a rebuild for one coming in. Whether anything
+        changed; 422 if the parameter clashes with one stored since the body was checked.
+
+        The stored parameters are read here, not installed: only committed ones are ever
+        in force (a rolled-back change must not be)."""
         writer.lock_key("SearchParameter")  # changes one at a time, each seeing the last
-        self.sync(writer)
+        stored = custom.load(writer)
         if resource is not None:
-            issues = self.check(resource, model)
+            issues = custom.check(resource, model, stored)
             if issues:
                 raise FhirError(422, issues)
-        old = self.custom.get(id_)
+        old = stored.get(id_)
         new = custom.definition(resource, id_) if resource is not None else None
         if old == new:
             return False

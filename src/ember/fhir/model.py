@@ -173,7 +173,7 @@ class Model:
             abstract=bool(sd.get("abstract")),
             base=base,
             url=sd["url"],
-            constraints=_constraints(snapshot[0]),
+            constraints=constraints_of(snapshot[0]),
         )
         self.types[name] = root
         by_path: dict[str, TypeDef] = {name: root}
@@ -241,7 +241,7 @@ class Model:
             is_summary=bool(definition.get("isSummary")),
             binding=Binding(binding["strength"], binding.get("valueSet")) if binding else None,
             target_profiles=tuple(target_profiles),
-            constraints=_constraints(definition),
+            constraints=constraints_of(definition),
             type_profiles=tuple(type_profiles),
         )
 
@@ -265,7 +265,8 @@ def _fhir_type_of_system(type_entry: dict[str, Any], root: TypeDef, path: str) -
     return "string"
 
 
-def _constraints(definition: dict[str, Any]) -> tuple[Constraint, ...]:
+def constraints_of(definition: dict[str, Any]) -> tuple[Constraint, ...]:
+    """The constraints of an element definition (JSON)."""
     return tuple(
         Constraint(
             key=c["key"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class Summary:
     loaded: int = 0
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
+    by_type: Counter[str] = field(default_factory=Counter)
 
     @property
     def per_second(self) -> float:
@@ -62,6 +64,7 @@ def load_paths(
 
     def record(result: UnitResult) -> None:
         summary.loaded += result.loaded
+        summary.by_type.update(result.by_type)
         summary.failures.extend(result.failures)
         bar.update(result.size)
         elapsed = time.perf_counter() - started
@@ -85,6 +88,7 @@ def load_paths(
     # searchable as soon as the command ends; then the planner learns the new sizes
     store = open_store(settings.database_url)
     try:
+        reindex.follow_fulltext_setting(store, settings.fulltext)
         reindex.run(store, Registry().sync)
         if summary.loaded:
             store.refresh_statistics()

@@ -1,9 +1,12 @@
 """What `ember load` reads: files and folders of Bundles (`.json`) and NDJSON (`.ndjson`),
-either of them gzipped, cut into units that can be loaded independently of each other."""
+either of them gzipped, and FHIR packages (`.tgz`: an implementation guide's or a core
+package's conformance resources as `package/*.json`), cut into units that can be loaded
+independently of each other."""
 
 from __future__ import annotations
 
 import gzip
+import tarfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +14,9 @@ from typing import BinaryIO
 
 BUNDLE_SUFFIXES = (".json", ".json.gz")
 NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz")
+PACKAGE_SUFFIXES = (".tgz", ".tar.gz")
+# files of a package's folder that are not resources (package.json is its manifest)
+_PACKAGE_METADATA = frozenset({"package/package.json", "package/.index.json"})
 # Enough lines that a worker's round trip is cheap, few enough that progress moves.
 LINES_PER_CHUNK = 500
 
@@ -33,11 +39,19 @@ class NdjsonChunk:
     size: int  # bytes on disk these lines account for, for progress
 
 
-Unit = BundleFile | NdjsonChunk
+@dataclass(frozen=True, slots=True)
+class PackageFile:
+    """An npm-style FHIR package (package.html of the FHIR registry): a gzipped tar."""
+
+    path: str
+    size: int
+
+
+Unit = BundleFile | NdjsonChunk | PackageFile
 
 
 def is_loadable(path: Path) -> bool:
-    return path.name.endswith(BUNDLE_SUFFIXES + NDJSON_SUFFIXES)
+    return path.name.endswith(BUNDLE_SUFFIXES + NDJSON_SUFFIXES + PACKAGE_SUFFIXES)
 
 
 def find_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -56,7 +70,7 @@ def find_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple[str, str]]]
             if is_loadable(path):
                 files.append(path)
             else:
-                problems.append((name, "not a .json, .ndjson, .json.gz or .ndjson.gz file"))
+                problems.append((name, "not a .json, .ndjson, .json.gz, .ndjson.gz or .tgz file"))
         else:
             problems.append((name, "no such file or folder"))
     return files, problems
@@ -77,6 +91,8 @@ def units(files: Iterable[Path]) -> Iterator[Unit]:
     for path in files:
         if path.name.endswith(NDJSON_SUFFIXES):
             yield from _ndjson_chunks(path)
+        elif path.name.endswith(PACKAGE_SUFFIXES):
+            yield PackageFile(str(path), path.stat().st_size)
         else:
             yield BundleFile(str(path), path.stat().st_size)
 
@@ -98,3 +114,22 @@ def _ndjson_chunks(path: Path) -> Iterator[NdjsonChunk]:
                 accounted, first, lines = position, number + 1, []
         if lines or accounted < size:
             yield NdjsonChunk(str(path), first, lines, size - accounted)
+
+
+def package_resources(path: str) -> Iterator[tuple[str, bytes]]:
+    """(member name, content) of the resources directly in a package's `package/`
+    folder; examples in subfolders are not loaded. Members are read, never extracted."""
+    with tarfile.open(path, "r:gz") as archive:
+        for member in archive:
+            name = member.name.removeprefix("./")
+            if (
+                not member.isfile()
+                or not name.startswith("package/")
+                or "/" in name[len("package/") :]
+                or not name.endswith(".json")
+                or name in _PACKAGE_METADATA
+            ):
+                continue
+            stream = archive.extractfile(member)
+            if stream is not None:
+                yield name, stream.read()

@@ -9,6 +9,8 @@ reported and skipped, the rest of its group is still stored.
 
 from __future__ import annotations
 
+import tarfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +19,14 @@ from ember.engine.batch import process_bundle
 from ember.engine.errors import FhirError, bad_request
 from ember.engine.interactions import Engine, Prepared, WriteResult
 from ember.fhir.formats import json as fhir_json
-from ember.load.sources import BundleFile, NdjsonChunk, Unit, read_bytes
+from ember.load.sources import (
+    BundleFile,
+    NdjsonChunk,
+    PackageFile,
+    Unit,
+    package_resources,
+    read_bytes,
+)
 from ember.store.base import Writer
 
 # Resources per write transaction: commits are what writes cost most.
@@ -45,6 +54,7 @@ class UnitResult:
     size: int
     loaded: int = 0
     failures: list[Failure] = field(default_factory=list)
+    by_type: Counter[str] = field(default_factory=Counter)  # resources loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +77,8 @@ class Loader:
         try:
             if isinstance(unit, NdjsonChunk):
                 self._write(result, self._ndjson_resources(result, unit))
+            elif isinstance(unit, PackageFile):
+                self._write(result, self._package_resources(result, unit))
             else:
                 self._file(result, unit)
         except Exception as exc:  # a bug or a lost database: report it, load the other files
@@ -104,6 +116,18 @@ class Loader:
             except ValueError as exc:
                 result.failures.append(Failure(chunk.path, f"line {number}", str(exc)))
 
+    def _package_resources(
+        self, result: UnitResult, unit: PackageFile
+    ) -> Iterator[tuple[str, Any]]:
+        try:
+            for name, content in package_resources(unit.path):
+                try:
+                    yield name, fhir_json.parse(content)
+                except ValueError as exc:
+                    result.failures.append(Failure(unit.path, name, str(exc)))
+        except (OSError, EOFError, tarfile.TarError) as exc:
+            result.failures.append(Failure(unit.path, "", f"unreadable package: {exc}"))
+
     def _collection_resources(
         self, result: UnitResult, bundle: dict[str, Any]
     ) -> Iterator[tuple[str, Any]]:
@@ -127,7 +151,9 @@ class Loader:
         for index, (request, answer) in enumerate(zip(requests, response["entry"], strict=True)):
             outcome = answer.get("response", {})
             if outcome.get("status", "").startswith("2"):
-                result.loaded += request["request"]["method"] in _WRITES
+                if request["request"]["method"] in _WRITES:
+                    result.loaded += 1
+                    result.by_type[str(request["request"]["url"]).split("/")[0].split("?")[0]] += 1
             else:
                 issues = outcome.get("outcome", {}).get("issue", [])
                 for issue in issues or [{"diagnostics": outcome.get("status", "failed")}]:
@@ -165,6 +191,7 @@ class Loader:
         try:
             self.engine.in_transaction(lambda writer: [self._write_one(writer, p) for p in group])
             result.loaded += len(group)
+            result.by_type.update(pending.type for pending in group)
             return
         except FhirError:
             pass  # some resource cannot be written: find it by writing them one by one
@@ -172,6 +199,7 @@ class Loader:
             try:
                 self.engine.in_transaction(lambda writer, p=pending: self._write_one(writer, p))
                 result.loaded += 1
+                result.by_type[pending.type] += 1
             except FhirError as error:
                 self._fail(result, pending.where, error)
 

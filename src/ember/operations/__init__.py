@@ -1,6 +1,6 @@
 """Operations ($name URLs), one module each, registered on import."""
 
 from ember.operations import reindex, validate
-from ember.operations.registry import Invocation, Operation, find
+from ember.operations.registry import Invocation, Operation, definition, find, registered
 
-__all__ = ["Invocation", "Operation", "find", "reindex", "validate"]
+__all__ = ["Invocation", "Operation", "definition", "find", "registered", "reindex", "validate"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ember.engine.interactions import Engine
+from ember.fhir import definitions
 
 Level = Literal["system", "type", "instance"]
 
@@ -45,6 +46,7 @@ class Operation:
     levels: frozenset[Level]
     affects_state: bool  # False: GET is allowed too (operations.html#invoking)
     run: Callable[[Engine, Invocation], dict[str, Any]]
+    definition: str  # the canonical URL of its OperationDefinition
 
 
 _OPERATIONS: dict[str, Operation] = {}
@@ -57,3 +59,21 @@ def register(operation: Operation) -> Operation:
 
 def find(name: str) -> Operation | None:
     return _OPERATIONS.get(name)
+
+
+def registered() -> list[Operation]:
+    return sorted(_OPERATIONS.values(), key=lambda operation: operation.name)
+
+
+def definition(version: str, id_: str) -> dict[str, Any] | None:
+    """The shipped OperationDefinition `id_` of an operation Ember serves, so that the
+    canonical URLs the CapabilityStatement gives can be read on this server."""
+    served = {operation.definition for operation in _OPERATIONS.values()}
+    return next(
+        (
+            found
+            for found in definitions.load(version, "OperationDefinition")
+            if found.get("id") == id_ and found.get("url") in served
+        ),
+        None,
+    )

@@ -28,7 +28,18 @@ def _job(job: reindex.Job) -> dict[str, Any]:
 def run(engine: Engine, invocation: Invocation) -> dict[str, Any]:
     with engine.store.reading() as reader:
         jobs = reindex.recent(reader)
-    return {"resourceType": "Parameters", "parameter": [_job(job) for job in jobs]}
+    result: dict[str, Any] = {"resourceType": "Parameters"}
+    if jobs:  # FHIR JSON has no empty arrays
+        result["parameter"] = [_job(job) for job in jobs]
+    return result
 
 
-register(Operation(name="reindex", levels=frozenset({"system"}), affects_state=False, run=run))
+register(
+    Operation(
+        name="reindex",
+        levels=frozenset({"system"}),
+        affects_state=False,
+        run=run,
+        definition=DEFINITION,
+    )
+)

@@ -9,7 +9,7 @@ from ember.engine.errors import bad_request, operation_outcome
 from ember.engine.interactions import Engine
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
-from ember.fhir.validation.validator import ProfileLookup, validate
+from ember.fhir.validation.validator import validate
 from ember.operations.registry import Invocation, Operation, register
 
 MODES = ("create", "update", "delete")
@@ -39,29 +39,16 @@ def run(engine: Engine, invocation: Invocation) -> dict[str, Any]:
     issues = _write_issues(resource, type_, id_, mode)
     if not issues:
         profile = invocation.value("profile")
+        resolver = engine.definitions.resolver()
         issues = validate(
             resource,
             engine.model,
             max_depth=engine.settings.max_depth,
             profiles=[profile] if profile else [],
-            lookup=_profile_lookup(engine),
+            lookup=resolver,
+            terminology=resolver.terminology,
         )
     return operation_outcome(issues or [ALL_OK])
-
-
-def _profile_lookup(engine: Engine) -> ProfileLookup:
-    """Profiles shipped with the definitions, then those stored as StructureDefinitions."""
-    shipped = engine.model.structure_definitions
-
-    def find(url: str) -> dict[str, Any] | None:
-        url = url.split("|", 1)[0]
-        if url in shipped:
-            return shipped[url]
-        stored, _ = engine.search("StructureDefinition", [("url", url)], False, 1)
-        content = stored[0].content if stored else None
-        return fhir_json.parse(content) if content is not None else None
-
-    return find
 
 
 def _write_issues(resource: Any, type_: str, id_: str | None, mode: str | None) -> list[Issue]:
@@ -82,5 +69,11 @@ def _write_issues(resource: Any, type_: str, id_: str | None, mode: str | None) 
 
 
 register(
-    Operation(name="validate", levels=frozenset({"type", "instance"}), affects_state=False, run=run)
+    Operation(
+        name="validate",
+        levels=frozenset({"type", "instance"}),
+        affects_state=False,
+        run=run,
+        definition="http://hl7.org/fhir/OperationDefinition/Resource-validate",
+    )
 )

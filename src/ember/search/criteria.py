@@ -14,6 +14,7 @@ from typing import Union
 from urllib.parse import parse_qsl
 
 from ember.fhir.issues import Issue
+from ember.search import fulltext
 from ember.search.index import indexed
 from ember.search.parameters import (
     FULLTEXT,
@@ -148,7 +149,9 @@ def unescape(value: str) -> str:
 def known_parameter(resource_type: str, code: str) -> SearchParameter | None:
     """A parameter this engine can search with on a type."""
     param = parameter(resource_type, code)
-    if param is None or not (code in RESOURCE_LEVEL or code in FULLTEXT or indexed(param)):
+    if param is None or not (
+        code in RESOURCE_LEVEL or (code in FULLTEXT and fulltext.enabled()) or indexed(param)
+    ):
         return None
     return param
 
@@ -156,7 +159,7 @@ def known_parameter(resource_type: str, code: str) -> SearchParameter | None:
 def supported_parameters(resource_type: str) -> list[SearchParameter]:
     """The search parameters of a type this engine applies (for the CapabilityStatement)."""
     table = parameters()
-    codes = {*RESOURCE_LEVEL, *FULLTEXT}
+    codes = {*RESOURCE_LEVEL, *FULLTEXT}  # known_parameter drops full text when off
     for scope in ("Resource", "DomainResource", resource_type):
         codes.update(table.get(scope, {}))
     found = (known_parameter(resource_type, code) for code in sorted(codes))

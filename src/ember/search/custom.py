@@ -9,7 +9,7 @@ definitions stores them) is that parameter: it is kept, but changes nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -96,8 +96,11 @@ def _clashes(code: str, bases: tuple[str, ...], model: Model) -> list[str]:
     return [t for t in types if _shipped_on(t, code)]
 
 
-def check(resource: dict[str, Any], model: Model, in_force: dict[str, Custom]) -> list[Issue]:
-    """What keeps a SearchParameter from being a parameter Ember can apply."""
+def check(
+    resource: dict[str, Any], model: Model, stored: Mapping[str, Custom] | None = None
+) -> list[Issue]:
+    """What keeps a SearchParameter from being a parameter Ember can apply; clashes with
+    `stored` custom ones are checked if given."""
     if resource.get("url") in _shipped_urls():
         return []
     issues: list[Issue] = []
@@ -131,7 +134,7 @@ def check(resource: dict[str, Any], model: Model, in_force: dict[str, Custom]) -
     taken = _clashes(code, tuple(bases), model)[:5]
     others = (
         c
-        for c in in_force.values()
+        for c in (stored or {}).values()
         if c.param.code == code
         and c.resource_id != resource.get("id")
         and (c.types is None or _ALL_TYPES & set(bases) or set(c.types) & set(bases))

@@ -22,6 +22,19 @@ from typing import Any
 
 from ember.search.text import normalize
 
+_enabled = True  # EMBER_FULLTEXT, for this process (see `enable`)
+
+
+def enable(on: bool) -> None:
+    """Write full-text rows and answer _text/_content (or neither)."""
+    global _enabled
+    _enabled = on
+
+
+def enabled() -> bool:
+    return _enabled
+
+
 # the column of `fulltext_index` each parameter searches
 COLUMNS = {"_text": "narrative", "_content": "content"}
 

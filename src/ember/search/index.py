@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
 from ember.fhir import fhirpath
 from ember.search import fulltext, values
-from ember.search.parameters import RESOURCE_LEVEL, SearchParameter, parameters, revision
+from ember.search.parameters import (
+    FULLTEXT,
+    RESOURCE_LEVEL,
+    SearchParameter,
+    parameters,
+    revision,
+)
 from ember.search.text import normalize
 from ember.store.base import IndexRows
 
@@ -82,7 +88,7 @@ def extractors(resource_type: str) -> tuple[Extractor, ...]:
 
 
 @lru_cache(maxsize=2048)
-def _extractors(resource_type: str, revision: int) -> tuple[Extractor, ...]:
+def _extractors(resource_type: str, in_force: int) -> tuple[Extractor, ...]:
     table = parameters()
     found: dict[str, SearchParameter] = {}
     for scope in ("Resource", "DomainResource", resource_type):
@@ -110,11 +116,15 @@ _DERIVED_TOKENS: dict[str, tuple[str, Callable[[Any], Iterator[tuple[str | None,
 }
 
 
-def index_rows(resource: dict[str, Any]) -> IndexRows:
+def index_rows(resource: dict[str, Any], only: Collection[str] | None = None) -> IndexRows:
+    """The index rows of a resource; with `only`, those of these parameters alone (the
+    full-text row if _text or _content is among them)."""
     rows: dict[str, list[tuple[Any, ...]]] = {field: [] for field, _ in _ROWS.values()}
     rows["token_texts"] = []
     for extractor in extractors(resource["resourceType"]):
         code, kind = extractor.param.code, extractor.param.type
+        if only is not None and code not in only:
+            continue
         field, convert = _ROWS[kind]
         try:
             items = extractor.evaluate(resource)
@@ -134,4 +144,6 @@ def index_rows(resource: dict[str, Any]) -> IndexRows:
             name = f"{code}:{modifier}"
             found = {(name, *token) for item in items for token in convert_item(item)}
             rows["tokens"].extend(sorted(found, key=repr))
-    return IndexRows(**rows, fulltext=fulltext.document(resource))
+    wanted = only is None or not FULLTEXT.isdisjoint(only)
+    text = fulltext.document(resource) if wanted and fulltext.enabled() else None
+    return IndexRows(**rows, fulltext=text)

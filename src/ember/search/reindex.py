@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import orjson
 
 from ember.fhir.issues import Issue
+from ember.search import fulltext
 from ember.search.criteria import Chain, Criteria, Reverse, Target
 from ember.search.index import index_rows
+from ember.search.parameters import FULLTEXT
 from ember.store.base import Reader, Store, Writer
 
 log = logging.getLogger(__name__)
@@ -154,19 +156,62 @@ def start(
     )
 
 
-def _step(store: Store, pk: int, refresh: Refresh | None = None) -> bool:
-    """Reindex one batch of job `pk`; whether the job is finished."""
+def follow_fulltext_setting(store: Store, on: bool) -> None:
+    """Record whether full-text rows are written; turning them on starts their rebuild
+    (rows of resources written meanwhile are missing or stale)."""
+    fulltext.enable(on)
+    with store.reading() as reader:
+        rows = reader.query("SELECT fulltext FROM search_registry")
+    if (bool(rows[0][0]) if rows else True) == on:
+        return
     with store.writing() as writer:
+        writer.lock_key("search_registry/fulltext")  # one rebuild when workers start
+        rows = writer.query("SELECT fulltext FROM search_registry")
+        if (bool(rows[0][0]) if rows else True) == on:
+            return
+        if rows:
+            writer.execute("UPDATE search_registry SET fulltext = ?", [on])
+        else:
+            writer.execute("INSERT INTO search_registry (generation, fulltext) VALUES (0, ?)", [on])
+        if on:
+            start(writer, sorted(FULLTEXT))
+
+
+def _step(store: Store, pk: int, refresh: Refresh | None = None) -> bool:
+    """Reindex one batch of job `pk`; whether the job is finished.
+
+    The rows are computed outside the write transaction (which is then short: on SQLite
+    it holds the one write lock) and written only for resources still at the version
+    read; a resource written meanwhile got its rows from that write."""
+    with store.reading() as reader:
         if refresh is not None:
-            refresh(writer)
-        writer.lock_key(f"search_jobs/{pk}")
-        rows = writer.query(f"SELECT {_COLUMNS} FROM search_jobs WHERE pk = ?", [pk])
+            refresh(reader)
+        rows = reader.query(f"SELECT {_COLUMNS} FROM search_jobs WHERE pk = ?", [pk])
         if not rows or bool(rows[0][6]):
             return True
         job = _job(rows[0])
-        batch = writer.current_after(job.next_pk, BATCH, job.types)
-        for res_pk, content in batch:
-            writer.replace_index(res_pk, index_rows(orjson.loads(content)))
+        batch = reader.current_after(job.next_pk, BATCH, job.types)
+    # only the rows of the job's parameters: the others are what they were
+    indexed = {
+        pk_: (version, index_rows(orjson.loads(content), job.params))
+        for pk_, version, content in batch
+    }
+    with store.writing() as writer:
+        writer.lock_key(f"search_jobs/{pk}")
+        rows = writer.query("SELECT next_pk, finished FROM search_jobs WHERE pk = ?", [pk])
+        if not rows or bool(rows[0][1]):
+            return True
+        if rows[0][0] != job.next_pk:
+            return False  # another worker did this batch meanwhile
+        if indexed:
+            marks = ", ".join("?" for _ in indexed)
+            current = writer.query(
+                f"SELECT pk, version FROM resources WHERE pk IN ({marks}) AND deleted = ?",
+                [*indexed, False],
+            )
+            for pk_, version in current:
+                if indexed[pk_][0] == version:
+                    writer.replace_index(pk_, indexed[pk_][1], job.params)
         finished = len(batch) < BATCH
         done = job.done + len(batch)
         # resources created meanwhile are walked too: the total grows to what was done

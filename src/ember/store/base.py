@@ -117,8 +117,20 @@ class Reader(ABC):
     def count_history(self, query: HistoryQuery) -> int: ...
 
     @abstractmethod
+    def type_stamp(self, type_: str) -> tuple[int, int]:
+        """(how many, latest lastUpdated) of the resources of a type, deleted ones
+        included: it changes whenever one of them is written, in any process."""
+
+    @abstractmethod
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Run a read-only statement written with `?` placeholders (search builds these)."""
+
+    @abstractmethod
+    def current_after(
+        self, after_pk: int, limit: int, types: Sequence[str] | None = None
+    ) -> list[tuple[int, int, bytes]]:
+        """(pk, version, content) of live resources (of `types`, if given) with
+        pk > after_pk, in pk order (index rebuilds)."""
 
 
 class Writer(Reader):
@@ -161,12 +173,6 @@ class Writer(Reader):
     def bump_registry(self) -> None:
         """Change the registry generation (the stored SearchParameters changed)."""
 
-    @abstractmethod
-    def current_after(
-        self, after_pk: int, limit: int, types: Sequence[str] | None = None
-    ) -> list[tuple[int, bytes]]:
-        """(pk, content) of live resources (of `types`, if given) with pk > after_pk in
-        pk order, locked for this transaction (index rebuilds)."""
 
     @abstractmethod
     def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:
@@ -174,8 +180,11 @@ class Writer(Reader):
         resources of `types` (None: of every type)."""
 
     @abstractmethod
-    def replace_index(self, pk: int, index: IndexRows) -> None:
-        """Replace a resource's search index rows."""
+    def replace_index(
+        self, pk: int, index: IndexRows, params: Sequence[str] | None = None
+    ) -> None:
+        """Replace a resource's search index rows; with `params`, only the rows of those
+        parameters (and the full-text row if `index` has one)."""
 
 
 class Store(ABC):

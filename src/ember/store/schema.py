@@ -15,6 +15,7 @@ _COMMON = {
         "double": "REAL",
         "text": "TEXT",
         "false": "0",
+        "true": "1",
     },
     "postgresql": {
         "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
@@ -25,6 +26,7 @@ _COMMON = {
         # code-point order, as SQLite compares: sorting and ranges agree on both backends
         "text": 'TEXT COLLATE "C"',
         "false": "FALSE",
+        "true": "TRUE",
     },
 }
 
@@ -170,10 +172,20 @@ def _v5(t: dict[str, str], dialect: str) -> list[str]:
         "INSERT INTO search_registry (generation) VALUES (0)",
         "ALTER TABLE search_jobs ADD COLUMN types TEXT",
         *fulltext,
+        # SearchParameters stored before come in force now: then every parameter counts
         "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
-        'SELECT \'["_text", "_content"]\', 0, 0, (SELECT COUNT(*) FROM resources), '
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM resources WHERE type = 'SearchParameter') "
+        'THEN NULL ELSE \'["_text", "_content"]\' END, 0, 0, (SELECT COUNT(*) FROM resources), '
         f"{t['false']} WHERE EXISTS (SELECT 1 FROM resources) AND NOT EXISTS "
         f"(SELECT 1 FROM search_jobs WHERE params IS NULL AND finished = {t['false']})",
+    ]
+
+
+def _v6(t: dict[str, str]) -> list[str]:
+    """Whether full-text rows are being written (EMBER_FULLTEXT): a server that turns it
+    on finds out it was off, and rebuilds them."""
+    return [
+        f"ALTER TABLE search_registry ADD COLUMN fulltext {t['bool']} NOT NULL DEFAULT {t['true']}"
     ]
 
 
@@ -191,7 +203,7 @@ _SEARCH_COLUMNS = {
 }
 
 
-def _v6(dialect: str) -> list[str]:
+def _v7(dialect: str) -> list[str]:
     """Covering search indexes: a lookup by value yields res_pk from the index alone and a
     lookup by resource yields its values, so neither reads the table rows. ANALYZE gives
     the planners the statistics to start from the selective index, not the type."""
@@ -220,4 +232,4 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(dialect)]
+    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types), _v7(dialect)]

@@ -31,6 +31,16 @@ def _stored(row: Sequence[Any]) -> StoredVersion:
     )
 
 
+def _of_params(codes: Sequence[str]) -> tuple[str, list[object]]:
+    """A condition on index rows: of these parameters, or of their modifiers (`code:...`,
+    see ember.search.index)."""
+    tests, params = [], []
+    for code in codes:
+        tests.append("param = ? OR SUBSTR(param, 1, ?) = ?")
+        params.extend([code, len(code) + 1, f"{code}:"])
+    return "(" + " OR ".join(tests) + ")", params
+
+
 class SQLSession(Writer):
     """Reader and Writer over one DB-API connection inside an open transaction.
 
@@ -90,6 +100,12 @@ class SQLSession(Writer):
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         return self._fetchall(sql, params)
+
+    def type_stamp(self, type_: str) -> tuple[int, int]:
+        row = self._fetchone(
+            "SELECT COUNT(*), MAX(last_updated) FROM resources WHERE type = ?", (type_,)
+        )
+        return (row[0], row[1] or 0) if row else (0, 0)
 
     def registry_generation(self) -> int:
         row = self._fetchone("SELECT COALESCE(MAX(generation), 0) FROM search_registry")
@@ -235,41 +251,48 @@ class SQLSession(Writer):
         """Writers are serialised per database by default (SQLite); see PostgreSQL."""
 
     def bump_registry(self) -> None:
-        generation = self.registry_generation() + 1
         # the row is missing only if someone emptied the table: then it is written anew
-        self._execute("DELETE FROM search_registry")
-        self._execute("INSERT INTO search_registry (generation) VALUES (?)", (generation,))
+        if self._fetchone("SELECT generation FROM search_registry") is None:
+            self._execute("INSERT INTO search_registry (generation) VALUES (1)")
+        else:
+            self._execute("UPDATE search_registry SET generation = generation + 1")
 
     def current_after(
         self, after_pk: int, limit: int, types: Sequence[str] | None = None
-    ) -> list[tuple[int, bytes]]:
+    ) -> list[tuple[int, int, bytes]]:
         of_types, params = "", [after_pk, False]
         if types is not None:
             of_types = f" AND r.type IN ({', '.join('?' for _ in types)})"
             params.extend(types)
         rows = self._fetchall(
-            "SELECT r.pk, v.content FROM resources r "
+            "SELECT r.pk, r.version, v.content FROM resources r "
             "JOIN resource_versions v ON v.res_pk = r.pk AND v.version = r.version "
-            f"WHERE r.pk > ? AND r.deleted = ?{of_types} ORDER BY r.pk LIMIT ?" + self.lock_suffix,
+            f"WHERE r.pk > ? AND r.deleted = ?{of_types} ORDER BY r.pk LIMIT ?",
             [*params, limit],
         )
-        return [(row[0], bytes(row[1])) for row in rows]
+        return [(row[0], row[1], bytes(row[2])) for row in rows]
 
     def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:
-        prefix = f"{code}:"
-        of_types, params = "", [code, len(prefix), prefix]
+        of_params, params = _of_params([code])
+        of_types = ""
         if types is not None:
             marks = ", ".join("?" for _ in types)
             of_types = f" AND res_pk IN (SELECT pk FROM resources WHERE type IN ({marks}))"
             params.extend(types)
         for table, _ in INDEX_TABLES.values():
-            self._execute(
-                f"DELETE FROM {table} WHERE (param = ? OR SUBSTR(param, 1, ?) = ?){of_types}",
-                params,
-            )
+            self._execute(f"DELETE FROM {table} WHERE {of_params}{of_types}", params)
 
-    def replace_index(self, pk: int, index: IndexRows) -> None:
-        self._delete_index(pk)
+    def replace_index(self, pk: int, index: IndexRows, params: Sequence[str] | None = None) -> None:
+        if params is None:
+            self._delete_index(pk)
+        else:
+            of_params, arguments = _of_params(params)
+            for table, _ in INDEX_TABLES.values():
+                self._execute(
+                    f"DELETE FROM {table} WHERE res_pk = ? AND {of_params}", [pk, *arguments]
+                )
+            if index.fulltext is not None:
+                self._execute("DELETE FROM fulltext_index WHERE rowid = ?", (pk,))
         self._write_index(pk, index)
 
     def _delete_index(self, pk: int) -> None:

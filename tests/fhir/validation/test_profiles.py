@@ -7,7 +7,9 @@ from typing import Any
 from ember.fhir.model import get_model
 from ember.fhir.validation import check_rules
 from ember.fhir.validation.profiles import check_profile
+from ember.fhir.validation.snapshots import with_snapshot
 from ember.fhir.validation.validator import validate
+from tests import profiling as profiles
 
 DIV = '<div xmlns="http://www.w3.org/1999/xhtml"><p>Hi</p></div>'
 BODYTEMP = "http://hl7.org/fhir/StructureDefinition/bodytemp"
@@ -85,3 +87,83 @@ def test_a_profile_for_another_type_is_an_error() -> None:
     patient_profile = "http://hl7.org/fhir/StructureDefinition/familymemberhistory-genetic"
     issues = validate(temperature(), profiles=[patient_profile])
     assert [(i.severity, i.code) for i in issues] == [("error", "invalid")]
+
+
+def test_a_profile_binding_is_checked_once_even_when_it_repeats_the_base() -> None:
+    url = "http://example.org/StructureDefinition/status-bound"
+    bound = profiles.profile(
+        "status-bound",
+        url,
+        "Observation",
+        [
+            profiles.element(
+                "Observation.status",
+                binding={
+                    "strength": "required",
+                    "valueSet": "http://hl7.org/fhir/ValueSet/observation-status|4.0.1",
+                },
+            ),
+            profiles.element(
+                "Observation.interpretation",
+                binding={
+                    "strength": "required",
+                    "valueSet": "http://hl7.org/fhir/ValueSet/observation-status",
+                },
+            ),
+        ],
+    )
+
+    def find(canonical: str) -> dict[str, Any] | None:
+        return with_snapshot(bound, lookup) if canonical == url else lookup(canonical)
+
+    observation = {
+        **temperature(status="done", interpretation=[{"coding": [{"system": "x", "code": "y"}]}]),
+        "meta": {"profile": [url]},
+    }
+    found = [
+        (i.code, i.expression)
+        for i in check_rules(observation, None, find)
+        if i.severity == "error"
+    ]
+    assert found == [
+        ("code-invalid", "Observation.status"),
+        ("code-invalid", "Observation.interpretation[0]"),
+    ]
+
+
+def test_a_profiles_own_invariants_apply_where_declared() -> None:
+    url = "http://example.org/StructureDefinition/dated-observation"
+    rule = {"severity": "error", "human": "an effective time or an issued one"}
+    constrained = profiles.profile(
+        "dated-observation",
+        url,
+        "Observation",
+        [
+            profiles.element(
+                "Observation.component",
+                constraint=[
+                    {"key": "comp-1", **rule, "expression": "value.exists()"},
+                    {"key": "broken-1", **rule, "expression": "value.exists("},  # ignored
+                ],
+            )
+        ],
+    )
+    constrained["differential"]["element"][0]["constraint"] = [
+        {"key": "dated-1", **rule, "expression": "effective.exists() or issued.exists()"}
+    ]
+
+    def find(canonical: str) -> dict[str, Any] | None:
+        return with_snapshot(constrained, lookup) if canonical == url else lookup(canonical)
+
+    observation = {
+        **temperature(),
+        "meta": {"profile": [url]},
+        "component": [{"code": {"text": "a"}, "valueString": "x"}, {"code": {"text": "b"}}],
+    }
+    del observation["effectiveDateTime"]
+    found = [
+        (i.diagnostics.split(":")[1].strip(), i.expression)
+        for i in check_rules(observation, None, find)
+        if i.severity == "error"
+    ]
+    assert found == [("dated-1", "Observation"), ("comp-1", "Observation.component[1]")]

@@ -1,7 +1,11 @@
 """Extensions by URL (extensibility.html): the URL must be absolute and name an extension
 definition the server knows, the value must be of a type that definition allows, the
 parts of a complex extension must be ones it defines, and the definition's own
-constraints (cardinality, fixed values, slices) apply as a profile of the extension.
+constraints (cardinality, value types, fixed values, slices) apply as a profile of the
+extension, and it must be used where its context allows (extensibility.html#context):
+on an element whose path or type its `element` contexts name (or a subtype of such a
+type), or inside an extension its `extension` contexts name. `fhirpath` contexts are
+not evaluated (allowed).
 
 Run by `$validate`, not on write: a server stores extensions it does not know
 (extensibility.html#exchange), but a validation against the definitions cannot pass
@@ -11,14 +15,16 @@ content whose meaning it cannot check.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from ember.fhir.issues import Issue
 from ember.fhir.model import Model
 from ember.fhir.validation.profiles import check_profile
-from ember.fhir.validation.walk import instances
+from ember.fhir.validation.walk import Instance, instances
 
+_INDEX = re.compile(r"\[\d+\]")
 _ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 # An extension definition by URL, if the server knows it
 DefinitionLookup = Callable[[str], dict[str, Any] | None]
@@ -28,7 +34,11 @@ def check_extensions(
     resource: dict[str, Any], model: Model, lookup: DefinitionLookup
 ) -> list[Issue]:
     issues: list[Issue] = []
+    by_path: dict[str, Instance] = {}  # where each extension's holder is found
+    uses: Counter[tuple[str, str]] = Counter()  # (holder path, url) -> how many
+    limits: dict[str, int] = {}  # url -> how many times it may be used on one element
     for instance in instances(resource, model):
+        by_path[instance.path] = instance
         element = instance.element
         if instance.type_name != "Extension" or element is None:
             continue
@@ -44,15 +54,56 @@ def check_extensions(
             diagnostics = f"The extension {url} could not be found so is not allowed here"
             issues.append(Issue("error", "structure", diagnostics, path))
             continue
+        # its value's type and cardinality, its parts and their values
         issues += check_profile(instance.value, url, lookup, type_name="Extension", path=path)
         _check_parts(instance.value, url, definition, path, issues)
-        value_type = _value_type(instance.value, model)
-        allowed = _value_types(definition)
-        if value_type is not None and allowed is not None and value_type not in allowed:
-            shown = ", ".join(sorted(allowed)) or "no value"
-            diagnostics = f"The extension {url} allows the types [{shown}] but has a {value_type}"
-            issues.append(Issue("error", "structure", diagnostics, f"{path}.value"))
+        holder_path = path.rsplit(".", 1)[0]
+        uses[holder_path, url] += 1
+        limit = _max_uses(definition)
+        if limit is not None:
+            limits[url] = limit
+        holder = by_path.get(holder_path)
+        if holder is not None and not _allowed_on(definition, holder, model):
+            where = _INDEX.sub("", holder.path)
+            diagnostics = f"The extension {url} is not allowed to be used at {where}"
+            issues.append(Issue("error", "structure", diagnostics, path))
+    for (holder_path, url), count in uses.items():
+        if url in limits and count > limits[url]:
+            diagnostics = (
+                f"The extension {url} may be used at most {limits[url]} times here, found {count}"
+            )
+            issues.append(Issue("error", "structure", diagnostics, holder_path))
     return issues
+
+
+def _max_uses(definition: dict[str, Any]) -> int | None:
+    """The root element's max: how often the extension may appear on one element."""
+    for part in ("snapshot", "differential"):
+        elements = (definition.get(part) or {}).get("element") or []
+        if elements and elements[0].get("id") == "Extension" and "max" in elements[0]:
+            maximum = elements[0]["max"]
+            return None if maximum == "*" else int(maximum)
+    return None
+
+
+def _allowed_on(definition: dict[str, Any], holder: Instance, model: Model) -> bool:
+    contexts = definition.get("context")
+    if not isinstance(contexts, list) or not contexts:
+        return True  # no context declared: anywhere
+    names = {_INDEX.sub("", holder.path), holder.type_name}
+    if holder.element is not None:
+        names.add(holder.element.path)
+    for context in contexts:
+        kind = context.get("type") if isinstance(context, dict) else None
+        expression = context.get("expression") if isinstance(context, dict) else None
+        if kind == "fhirpath" or not isinstance(expression, str):
+            return True
+        if kind == "extension":
+            if holder.type_name == "Extension" and holder.value.get("url") == expression:
+                return True
+        elif expression in names or model.is_subtype(holder.type_name, expression):
+            return True
+    return False
 
 
 def _check_parts(
@@ -82,22 +133,3 @@ def _part_urls(definition: dict[str, Any]) -> frozenset[str]:
         for element in snapshot.get("element", ())
         if element.get("path") == "Extension.extension.url" and "fixedUri" in element
     )
-
-
-def _value_type(extension: dict[str, Any], model: Model) -> str | None:
-    for key in extension:
-        found = model.element("Extension", key.lstrip("_"))
-        if found is not None and found[0].name == "value":
-            return found[1]
-    return None
-
-
-def _value_types(definition: dict[str, Any]) -> frozenset[str] | None:
-    """The value types the definition allows; None when it does not say (a differential)."""
-    snapshot = definition.get("snapshot") or definition.get("differential") or {}
-    for element in snapshot.get("element", ()):
-        if element.get("id") == "Extension.value[x]":
-            if element.get("max") == "0":
-                return frozenset()
-            return frozenset(t["code"] for t in element.get("type", ()))
-    return None

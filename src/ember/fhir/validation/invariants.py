@@ -13,7 +13,9 @@ fails to evaluate on some content is reported as a warning: it never blocks a wr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ember.fhir import fhirpath
 from ember.fhir.fhirpath import FHIRPathError
@@ -74,20 +76,7 @@ class Invariants:
         return found
 
     def _compiled(self, constraints: tuple[Constraint, ...]) -> tuple[Invariant, ...]:
-        rules: dict[str, list[Rule]] = {}  # by expression, in order
-        keys: set[str] = set()
-        for constraint in constraints:
-            key = constraint.key
-            if key in keys or key in UNEVALUATED or not constraint.expression:
-                continue
-            keys.add(key)
-            rule = Rule(key, constraint.severity, constraint.human)
-            rules.setdefault(constraint.expression, []).append(rule)
-        version = self.model.version
-        return tuple(
-            Invariant(fhirpath.compile(text, version=version), tuple(shared))
-            for text, shared in rules.items()
-        )
+        return compiled(constraints, self.model.version)
 
     def check(self, instance: Instance, issues: list[Issue]) -> None:
         """Evaluate the invariants that apply to one element instance."""
@@ -99,16 +88,41 @@ class Invariants:
         if not invariants:
             return
         node = Node(instance.value, instance.type_name, instance.ext, element)
-        for invariant in invariants:
-            try:
-                result = invariant.expression.evaluate(instance.root, context=node)
-            except FHIRPathError as exc:
-                for rule in invariant.rules:
-                    diagnostics = f"Constraint {rule.key} could not be evaluated: {exc}"
-                    issues.append(Issue("warning", "processing", diagnostics, instance.path))
-                continue
-            if result == [False]:
-                for rule in invariant.rules:
-                    diagnostics = f"Constraint failed: {rule.key}: '{rule.human}'"
-                    severity = "error" if rule.severity == "error" else "warning"
-                    issues.append(Issue(severity, "invariant", diagnostics, instance.path))
+        evaluate(invariants, node, instance.root, instance.path, issues)
+
+
+def compiled(constraints: Iterable[Constraint], version: str) -> tuple[Invariant, ...]:
+    """Constraints grouped by expression (first of each key), compiled; the ones in
+    UNEVALUATED and those without an expression left out."""
+    rules: dict[str, list[Rule]] = {}  # by expression, in order
+    keys: set[str] = set()
+    for constraint in constraints:
+        key = constraint.key
+        if key in keys or key in UNEVALUATED or not constraint.expression:
+            continue
+        keys.add(key)
+        rule = Rule(key, constraint.severity, constraint.human)
+        rules.setdefault(constraint.expression, []).append(rule)
+    return tuple(
+        Invariant(fhirpath.compile(text, version=version), tuple(shared))
+        for text, shared in rules.items()
+    )
+
+
+def evaluate(
+    invariants: Iterable[Invariant], node: Node, root: Any, path: str, issues: list[Issue]
+) -> None:
+    """The issues of one element (`node`, at `path`, in resource `root`)."""
+    for invariant in invariants:
+        try:
+            result = invariant.expression.evaluate(root, context=node)
+        except FHIRPathError as exc:
+            for rule in invariant.rules:
+                diagnostics = f"Constraint {rule.key} could not be evaluated: {exc}"
+                issues.append(Issue("warning", "processing", diagnostics, path))
+            continue
+        if result == [False]:
+            for rule in invariant.rules:
+                diagnostics = f"Constraint failed: {rule.key}: '{rule.human}'"
+                severity = "error" if rule.severity == "error" else "warning"
+                issues.append(Issue(severity, "invariant", diagnostics, path))

@@ -6,13 +6,17 @@ per parent instance, for
 
 - cardinality (min/max),
 - fixed[x] (equal) and pattern[x] (the instance contains the pattern),
-- slices (`coding:BodyTempCode`) with value or pattern discriminators: the items that
-  match a slice's discriminating values count towards its cardinality, and the slice's
-  own rules apply to them.
+- the types a choice element is narrowed to (`value[x]` as Quantity only),
+- the profile's own invariants (constraints whose source is the profile, or none), on
+  the elements they are declared on, the root included, like the base's invariants,
+- its required and extensible bindings (with the terminology the caller gives),
+- slices (`coding:BodyTempCode`, slicing.py): the items that a slice's discriminators
+  select count towards its cardinality, and the slice's own rules apply to them;
+  closed, openAtEnd and ordered slicing.
 
-Not checked yet: type and profile discriminators, closed slicing, ordering, element
-types narrowed by the profile, and the profile's own invariants and bindings.
-`mustSupport` is not a rule for instances (profiling.html#mustsupport).
+Not checked yet: types narrowed on elements that are not choices, and discriminators
+through `resolve()`. `mustSupport` is not a rule for instances
+(profiling.html#mustsupport): it stays in the (generated) snapshot.
 """
 
 from __future__ import annotations
@@ -21,10 +25,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ember.fhir.issues import Issue
+from ember.fhir.fhirpath import FHIRPathError
+from ember.fhir.fhirpath.nodes import Node
+from ember.fhir.issues import Issue, has_errors
+from ember.fhir.model import constraints_of
+from ember.fhir.validation.bindings import check_binding
+from ember.fhir.validation.invariants import Invariant, compiled, evaluate
+from ember.fhir.validation.located import (
+    Located,
+    children,
+    fixed_or_pattern,
+    matches,
+    type_codes,
+)
+from ember.fhir.validation.slicing import Matcher, SlicingRules, slice_matcher
+from ember.fhir.validation.terminology import Terminology
 
 Lookup = Callable[[str], dict[str, Any] | None]
-Located = tuple[Any, str]  # a JSON value and its FHIRPath location
+# The terminology a profile's bindings are checked with, asked for only when needed
+TerminologySource = Callable[[], Terminology]
 _MAX_CHAIN = 16  # profiles derived from profiles, at most this deep
 
 
@@ -35,9 +54,11 @@ def check_profile(
     *,
     type_name: str | None = None,
     path: str | None = None,
+    terminology: TerminologySource | None = None,
 ) -> list[Issue]:
     """The issues of a resource (or of a `type_name` value at `path`, such as an
-    extension) against the profile `url` and the profiles it derives from."""
+    extension) against the profile `url` and the profiles it derives from (their
+    bindings only with a `terminology`)."""
     issues: list[Issue] = []
     type_name = type_name or value.get("resourceType", "")
     definition = lookup(url)
@@ -46,9 +67,17 @@ def check_profile(
     for _ in range(_MAX_CHAIN):
         if definition is None or definition.get("derivation") != "constraint":
             break
-        _profile(definition).check(value, type_name, path or type_name, issues)
+        _profile(definition).check(value, type_name, path or type_name, lookup, terminology, issues)
         definition = lookup(definition.get("baseDefinition", ""))
     return issues
+
+
+def _conforms(value: Any, type_name: str, url: str, lookup: Lookup) -> bool:
+    """For profile discriminators: a value (of `type_name`) that meets profile `url`."""
+    definition = lookup(url)
+    if definition is None or not isinstance(value, dict):
+        return False
+    return not has_errors(check_profile(value, url, lookup, type_name=type_name, path=""))
 
 
 # Worked-out profiles by id() of their definition, which they keep alive so that the id
@@ -73,54 +102,21 @@ def _has_rule(element: dict[str, Any]) -> bool:
     return (
         element.get("min", 0) > 0
         or element.get("max", "*") != "*"
-        or _fixed_or_pattern(element) is not None
+        or fixed_or_pattern(element) is not None
+        or (element.get("path", "").endswith("[x]") and "type" in element)
+        or _binding_of(element) is not None
+        or "constraint" in element
     )
 
 
-def _fixed_or_pattern(element: dict[str, Any]) -> tuple[str, Any] | None:
-    for key, value in element.items():
-        if key.startswith("fixed"):
-            return "fixed", value
-        if key.startswith("pattern"):
-            return "pattern", value
+def _binding_of(element: dict[str, Any]) -> tuple[str, str] | None:
+    binding = element.get("binding")
+    if not isinstance(binding, dict):
+        return None
+    strength, value_set = binding.get("strength"), binding.get("valueSet")
+    if strength in ("required", "extensible") and isinstance(value_set, str):
+        return strength, value_set
     return None
-
-
-def _matches(how: str, value: Any, expected: Any) -> bool:
-    return value == expected if how == "fixed" else _contains(value, expected)
-
-
-def _contains(value: Any, pattern: Any) -> bool:
-    """Whether a value matches a pattern: every property and item of the pattern is there."""
-    if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(
-            _contains(value.get(key), item) for key, item in pattern.items()
-        )
-    if isinstance(pattern, list):
-        values = value if isinstance(value, list) else [value]
-        return all(any(_contains(v, item) for v in values) for item in pattern)
-    return value == pattern
-
-
-def _children(located: Located, name: str) -> list[Located]:
-    """The values of child `name` ("code", "value[x]", "valueQuantity") with locations."""
-    value, path = located
-    if not isinstance(value, dict):
-        return []
-    if name.endswith("[x]"):
-        stem = name[:-3]
-        keys = [k for k in value if k.startswith(stem) and k[len(stem) : len(stem) + 1].isupper()]
-        shown = stem
-    else:
-        keys, shown = ([name] if name in value else []), name
-    found: list[Located] = []
-    for key in keys:
-        child = value[key]
-        if isinstance(child, list):
-            found.extend((item, f"{path}.{shown}[{i}]") for i, item in enumerate(child))
-        else:
-            found.append((child, f"{path}.{shown}"))
-    return found
 
 
 class _Profile:
@@ -133,78 +129,133 @@ class _Profile:
         # the differential is what this profile adds; the snapshot also holds what it
         # inherits, such as the slicing of extensions by url
         elements = differential or snapshot
-        self.by_id = {e["id"]: e for e in [*snapshot, *differential] if "id" in e}
+        # the snapshot (complete, or generated with the differential merged in) wins
+        self.by_id = {e["id"]: e for e in [*differential, *snapshot] if "id" in e}
         root = elements[0]["id"] if elements and "id" in elements[0] else ""
-        self.rules = [
-            _Rule.of(element, root)
-            for element in elements[1:]
-            if "id" in element and "." in element["id"] and _has_rule(element)
+        named = [e for e in elements[1:] if "id" in e and "." in e["id"]]
+        self.rules = [_Rule.of(element, root) for element in named if _has_rule(element)]
+        self.slicings = [
+            (_Rule.of(element, root), rules)
+            for element in named
+            if "slicing" in element
+            and ":" not in element["id"].rsplit(".", 1)[-1]  # not a re-slicing
+            and (rules := SlicingRules.of(self.by_id, element["id"], _conforms)) is not None
         ]
-        self._matchers: dict[str, Callable[[Any], bool] | None] = {}  # by slice id
+        self._matchers: dict[str, Matcher | None] = {}  # by slice id
+        self.root_id = root
+        self.invariants = {
+            element["id"]: found
+            for element in elements
+            if "id" in element and (found := self._own_invariants(element))
+        }
 
-    def check(self, value: dict[str, Any], root: str, path: str, issues: list[Issue]) -> None:
+    def _own_invariants(self, element: dict[str, Any]) -> tuple[Invariant, ...]:
+        """The constraints the profile adds to an element, compiled; one that does not
+        compile is left out (a stored profile may carry anything)."""
+        found: list[Invariant] = []
+        for constraint in constraints_of(element):
+            if constraint.source in (None, self.url):
+                try:
+                    found += compiled([constraint], "r4")
+                except FHIRPathError:
+                    continue
+        return tuple(found)
+
+    def check(
+        self,
+        value: dict[str, Any],
+        root: str,
+        path: str,
+        lookup: Lookup,
+        terminology: TerminologySource | None,
+        issues: list[Issue],
+    ) -> None:
         selected: dict[str, list[Located] | None] = {}  # parents by id prefix, this run
-        for rule in self.rules:
-            if rule.parent_key not in selected:
-                selected[rule.parent_key] = self._select([(value, path)], root, rule.parent_steps)
-            parents = selected[rule.parent_key]
-            if parents is None:
-                continue  # a discriminator Ember does not evaluate
-            for parent in parents:
-                children = self._select([parent], rule.parent_id, rule.last_step)
-                if children is not None:
-                    self._element(rule, parent[1], children, issues)
 
-    def _select(self, nodes: list[Located], prefix: str, steps: list[str]) -> list[Located] | None:
+        def parents_of(rule: _Rule) -> list[Located]:
+            if rule.parent_key not in selected:
+                start = [Located(value, path, value.get("resourceType"))]
+                selected[rule.parent_key] = self._select(start, root, rule.parent_steps, lookup)
+            return selected[rule.parent_key] or []  # None: a discriminator not evaluated
+
+        source = f"(from {self.url})"
+        if self.root_id in self.invariants:
+            node = Node(value, root)  # the root element's id is the type's name
+            evaluate(self.invariants[self.root_id], node, value, path, issues)
+        for rule in self.rules:
+            for parent in parents_of(rule):
+                found = self._select([parent], rule.parent_id, rule.last_step, lookup)
+                if found is None:
+                    continue
+                self._element(rule, parent.path, found, issues)
+                if rule.binding is not None and terminology is not None:
+                    self._binding(rule, found, terminology, issues)
+                if rule.id in self.invariants:
+                    only_type = self._only_type(rule.id)
+                    for child in found:
+                        node = Node(child.value, child.type_name or only_type)
+                        evaluate(self.invariants[rule.id], node, value, child.path, issues)
+        for rule, slicing in self.slicings:
+            for parent in parents_of(rule):
+                slicing.check(children(parent, rule.last_step[0]), lookup, source, issues)
+
+    def _select(
+        self, nodes: list[Located], prefix: str, steps: list[str], lookup: Lookup
+    ) -> list[Located] | None:
         """Follow element id steps (`coding:BodyTempCode`) from `nodes`; None if a slice
         cannot be told apart."""
         for step in steps:
             name, _, slice_name = step.partition(":")
-            nodes = [child for node in nodes for child in _children(node, name)]
+            nodes = [child for node in nodes for child in children(node, name)]
             base_id = f"{prefix}.{name}"
             if slice_name:
                 slice_id = f"{base_id}:{slice_name}"
                 if slice_id not in self._matchers:
-                    self._matchers[slice_id] = self._slice_matcher(base_id, slice_name)
-                matching = self._matchers[slice_id]
-                if matching is None:
+                    self._matchers[slice_id] = slice_matcher(
+                        self.by_id, base_id, slice_name, _conforms
+                    )
+                matcher = self._matchers[slice_id]
+                if matcher is None:
                     return None
-                nodes = [node for node in nodes if matching(node[0])]
+                nodes = [node for node in nodes if matcher(node, lookup)]
             prefix = f"{prefix}.{step}"
         return nodes
 
-    def _slice_matcher(self, base_id: str, slice_name: str) -> Callable[[Any], bool] | None:
-        slicing = self.by_id.get(base_id, {}).get("slicing")
-        discriminators = slicing.get("discriminator", []) if slicing else []
-        if not discriminators:
+    def _only_type(self, element_id: str) -> str | None:
+        """The type of an element's values when it has one (backbone elements' types
+        are named by their path, as in the model)."""
+        element = self.by_id.get(element_id, {})
+        types = type_codes(element)
+        if len(types) != 1:
             return None
-        slice_id = f"{base_id}:{slice_name}"
-        tests: list[tuple[list[str], str, Any]] = []
-        for discriminator in discriminators:
-            kind, path = discriminator.get("type"), discriminator.get("path", "$this")
-            if kind not in ("value", "pattern"):
-                return None
-            target = slice_id if path == "$this" else f"{slice_id}.{path}"
-            expected = _fixed_or_pattern(self.by_id.get(target, {}))
-            if expected is None:
-                return None
-            steps = [] if path == "$this" else path.split(".")
-            tests.append((steps, expected[0], expected[1]))
+        only = next(iter(types))
+        return str(element.get("path", only)) if only in ("BackboneElement", "Element") else only
 
-        def matches(value: Any) -> bool:
-            for steps, how, expected in tests:
-                found = self._walk([(value, "")], steps)
-                if not any(_matches(how, v, expected) for v, _ in found):
-                    return False
-            return True
-
-        return matches
-
-    @staticmethod
-    def _walk(nodes: list[Located], steps: list[str]) -> list[Located]:
-        for step in steps:
-            nodes = [child for node in nodes for child in _children(node, step)]
-        return nodes
+    def _binding(
+        self,
+        rule: _Rule,
+        found: list[Located],
+        terminology: TerminologySource,
+        issues: list[Issue],
+    ) -> None:
+        assert rule.binding is not None
+        strength, value_set = rule.binding
+        only_type = self._only_type(rule.id)
+        for child in found:
+            type_name = child.type_name or only_type
+            if type_name is not None:
+                # named like the base binding's issue, so that a profile repeating
+                # it adds no second issue
+                check_binding(
+                    terminology(),
+                    strength,
+                    value_set,
+                    rule.id,
+                    type_name,
+                    child.value,
+                    child.path,
+                    issues,
+                )
 
     def _element(
         self, rule: _Rule, parent_path: str, children: list[Located], issues: list[Issue]
@@ -222,13 +273,20 @@ class _Profile:
                 f"{rule.id}: maximum allowed = {rule.max}, but found {len(children)} {source}"
             )
             issues.append(Issue("error", "structure", diagnostics, parent_path))
+        for child in children:
+            if rule.types and child.type_name is not None and child.type_name not in rule.types:
+                allowed = ", ".join(sorted(rule.types))
+                diagnostics = (
+                    f"{rule.id}: a {child.type_name} is not allowed here, only {allowed} {source}"
+                )
+                issues.append(Issue("error", "structure", diagnostics, child.path))
         if rule.expected is None:
             return
         how, value = rule.expected
-        for child, path in children:
-            if not _matches(how, child, value):
+        for child in children:
+            if not matches(how, child.value, value):
                 diagnostics = f"{rule.id}: the value does not match the {how} value {source}"
-                issues.append(Issue("error", "value", diagnostics, path))
+                issues.append(Issue("error", "value", diagnostics, child.path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +302,8 @@ class _Rule:
     max: int | None
     expected: tuple[str, Any] | None  # ("fixed" | "pattern", value)
     is_slice: bool
+    types: frozenset[str]  # the types a choice element allows, if narrowed (else empty)
+    binding: tuple[str, str] | None  # (strength, value set) the profile binds it to
 
     @classmethod
     def of(cls, element: dict[str, Any], root: str) -> _Rule:
@@ -257,6 +317,8 @@ class _Rule:
             last_step=steps[-1:],
             min=element.get("min", 0),
             max=None if maximum == "*" else int(maximum),
-            expected=_fixed_or_pattern(element),
+            expected=fixed_or_pattern(element),
             is_slice="sliceName" in element,
+            binding=_binding_of(element),
+            types=type_codes(element) if element.get("path", "").endswith("[x]") else frozenset(),
         )

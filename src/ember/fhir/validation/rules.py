@@ -1,24 +1,30 @@
 """The rule checks beyond structure that the `validation` setting governs on write:
 invariants and terminology bindings (in one walk), and the claimed profiles
-(`meta.profile`) the server ships.
+(`meta.profile`) the server knows: shipped, or resolved by the caller's lookup (stored
+StructureDefinitions).
 
 These run on structurally valid content only (the walk trusts the shapes), on every
 `$validate` and, as the setting says, on writes. A claimed profile the server does not
-ship is not an error here: `$validate` reports it.
+know is a warning, not an error: a claim is only an assertion (resource.html#profile-tags)
+and the validator reports unknown profiles it was not asked for the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from ember.fhir.issues import Issue
+from ember.fhir.issues import Issue, Severity
 from ember.fhir.model import Model, get_model
 from ember.fhir.validation.bindings import BindingChecker
 from ember.fhir.validation.invariants import Invariants
-from ember.fhir.validation.profiles import check_profile
-from ember.fhir.validation.terminology import terminology_for
+from ember.fhir.validation.profiles import TerminologySource, check_profile
+from ember.fhir.validation.terminology import Terminology, terminology_for
 from ember.fhir.validation.walk import instances
+
+# A StructureDefinition by canonical URL (`url` or `url|version`), if known
+ProfileLookup = Callable[[str], dict[str, Any] | None]
 
 
 class RuleChecker:
@@ -29,20 +35,27 @@ class RuleChecker:
         self.invariants = Invariants(model)
         self.bindings = BindingChecker(terminology_for(model.version))
 
-    def check(self, resource: dict[str, Any]) -> list[Issue]:
+    def check(
+        self,
+        resource: dict[str, Any],
+        lookup: ProfileLookup | None = None,
+        terminology: TerminologySource | None = None,
+    ) -> list[Issue]:
         issues: list[Issue] = []
         for instance in instances(resource, self.model):
             self.invariants.check(instance, issues)
             self.bindings.check(instance, issues)
         meta = resource.get("meta")
         claimed = meta.get("profile") if isinstance(meta, dict) else None
-        for url in claimed if isinstance(claimed, list) else ():
-            if self.ships(url):
-                issues += check_profile(resource, url, self.shipped)
-        return issues
+        for index, url in enumerate(claimed if isinstance(claimed, list) else ()):
+            where = f"{resource['resourceType']}.meta.profile[{index}]"
+            find = lookup or self.shipped
+            terms = terminology or self.shipped_terminology
+            issues += profile_issues(resource, url, find, "warning", where, terms)
+        return list(dict.fromkeys(issues))  # profiles often repeat the base's rules
 
-    def ships(self, url: str) -> bool:
-        return self.shipped(url) is not None
+    def shipped_terminology(self) -> Terminology:
+        return self.bindings.terminology
 
     def shipped(self, url: str) -> dict[str, Any] | None:
         return self.model.structure_definitions.get(url.split("|", 1)[0])
@@ -53,8 +66,38 @@ def rules_for(model: Model) -> RuleChecker:
     return RuleChecker(model)
 
 
-def check_rules(resource: Any, model: Model | None = None) -> list[Issue]:
-    """The invariant, binding and shipped-profile issues of a structurally valid resource."""
+def check_rules(
+    resource: Any,
+    model: Model | None = None,
+    lookup: ProfileLookup | None = None,
+    terminology: TerminologySource | None = None,
+) -> list[Issue]:
+    """The invariant, binding and claimed-profile issues of a structurally valid resource
+    (profiles found by `lookup`, else among the shipped ones; their bindings checked
+    with `terminology`, else the shipped one)."""
     if not isinstance(resource, dict):
         return []
-    return rules_for(model or get_model("r4")).check(resource)
+    return rules_for(model or get_model("r4")).check(resource, lookup, terminology)
+
+
+def profile_issues(
+    resource: dict[str, Any],
+    url: Any,
+    find: ProfileLookup,
+    unknown_severity: Severity,
+    where: str,
+    terminology: TerminologySource | None = None,
+) -> list[Issue]:
+    """The issues of a resource against profile `url`: unknown (at `unknown_severity`),
+    for another type, or its content."""
+    resource_type = resource["resourceType"]
+    definition = find(url) if isinstance(url, str) else None
+    if definition is None:
+        diagnostics = f"Profile '{url}' (from {where}) is not known to this server: not checked"
+        return [Issue(unknown_severity, "not-supported", diagnostics, resource_type)]
+    if definition.get("type") != resource_type:
+        diagnostics = (
+            f"Profile '{url}' is for {definition.get('type')} resources, not {resource_type}"
+        )
+        return [Issue("error", "invalid", diagnostics, resource_type)]
+    return check_profile(resource, url, find, terminology=terminology)

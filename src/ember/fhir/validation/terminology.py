@@ -1,4 +1,6 @@
-"""A small internal expansion of the shipped ValueSets, enough for the base bindings.
+"""A small internal expansion of the shipped ValueSets, enough for the base bindings,
+and of the ValueSets and CodeSystems a server stores (from an IG package or the API),
+which a `find` callback supplies for the URLs Ember does not ship.
 
 A value set expands to a set of (system, code) pairs when that can be worked out from
 what Ember ships: `compose.include` of whole code systems (complete content), of listed
@@ -9,23 +11,35 @@ and an unknown expansion never produces an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
 from ember.fhir import definitions
 
 Codes = frozenset[tuple[str, str]]
+# A stored resource of a type ("ValueSet", "CodeSystem") by canonical URL, if any
+Find = Callable[[str, str], dict[str, Any] | None]
 
 
 class Terminology:
-    """The shipped ValueSets and CodeSystems of one FHIR version, expanded on demand."""
+    """The shipped ValueSets and CodeSystems of one FHIR version (then those `find`
+    supplies), expanded on demand."""
 
-    def __init__(self, version: str) -> None:
+    def __init__(self, version: str, find: Find | None = None) -> None:
         self._value_sets = {vs["url"]: vs for vs in definitions.load(version, "ValueSet")}
         self._code_systems = {cs["url"]: cs for cs in definitions.load(version, "CodeSystem")}
+        self._find = find
         self._expansions: dict[str, Codes | None] = {}
         self._system_codes: dict[str, frozenset[str] | None] = {}
+        self._bare_codes: dict[str, frozenset[str] | None] = {}
+
+    def _resource(self, type_: str, url: str) -> dict[str, Any] | None:
+        shipped = self._value_sets if type_ == "ValueSet" else self._code_systems
+        found = shipped.get(url)
+        if found is None and self._find is not None:
+            found = self._find(type_, url)
+        return found
 
     def expansion(self, value_set_url: str) -> Codes | None:
         """The codes of a value set, or None when Ember cannot tell."""
@@ -33,10 +47,19 @@ class Terminology:
         if url in self._expansions:
             return self._expansions[url]
         self._expansions[url] = None  # a value set that includes itself stays unknown
-        value_set = self._value_sets.get(url)
+        value_set = self._resource("ValueSet", url)
         codes = self._expand(value_set) if value_set is not None else None
         self._expansions[url] = codes
         return codes
+
+    def codes_without_systems(self, value_set_url: str) -> frozenset[str] | None:
+        """The codes of a value set without their systems: a `code` carries none."""
+        if value_set_url not in self._bare_codes:
+            expansion = self.expansion(value_set_url)
+            self._bare_codes[value_set_url] = (
+                None if expansion is None else frozenset(code for _, code in expansion)
+            )
+        return self._bare_codes[value_set_url]
 
     def is_value_set(self, url: str) -> bool:
         return url.split("|", 1)[0] in self._value_sets
@@ -47,7 +70,7 @@ class Terminology:
     def code_system_codes(self, system: str) -> frozenset[str] | None:
         """Every code of a complete shipped code system, or None when not known."""
         if system not in self._system_codes:
-            code_system = self._code_systems.get(system)
+            code_system = self._resource("CodeSystem", system)
             if code_system is None or code_system.get("content") != "complete":
                 self._system_codes[system] = None
             else:
