@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sqlite3
 from collections.abc import Iterator
@@ -93,6 +94,9 @@ class SQLiteStore(Store):
                 connection = self._idle.get_nowait()
             except queue.Empty:
                 return
-            # SQLite's advice: refresh the planner's statistics where they have gone stale
-            connection.execute("PRAGMA optimize")
+            # SQLite's advice: refresh the planner's statistics where they have gone stale;
+            # not worth waiting for another writer (load workers close together)
+            with contextlib.suppress(sqlite3.OperationalError):
+                connection.execute("PRAGMA busy_timeout = 0")
+                connection.execute("PRAGMA optimize")
             connection.close()
