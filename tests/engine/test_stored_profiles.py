@@ -3,10 +3,12 @@ the `validation` setting says) and in $validate, across processes sharing a data
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
 import orjson
+import pytest
 from starlette.testclient import TestClient
 
 from ember.api.app import create_app
@@ -125,17 +127,31 @@ def test_warn_mode_stores_and_returns_the_issues_on_request(settings: Settings) 
         issues = _issues(response)
         assert issues[0] == ("information", "informational")
         assert ("error", "structure") in issues and ("warning", "invariant") in issues  # dom-6
-        batch = {
-            "resourceType": "Bundle",
-            "type": "batch",
-            "entry": [{"resource": bad, "request": {"method": "POST", "url": "Observation"}}],
-        }
-        response = client.post("/fhir", json=batch, headers=headers)
-        [entry] = response.json()["entry"]
-        assert entry["response"]["status"].startswith("201")
-        outcome = entry["response"]["outcome"]["issue"]
-        assert outcome[0]["severity"] == "information"
-        assert ("error", "structure") in [(i["severity"], i["code"]) for i in outcome]
+        for kind in ("batch", "transaction"):
+            bundle = {
+                "resourceType": "Bundle",
+                "type": kind,
+                "entry": [{"resource": bad, "request": {"method": "POST", "url": "Observation"}}],
+            }
+            response = client.post("/fhir", json=bundle, headers=headers)
+            [entry] = response.json()["entry"]
+            assert entry["response"]["status"].startswith("201")
+            outcome = entry["response"]["outcome"]["issue"]
+            assert outcome[0]["severity"] == "information"
+            assert ("error", "structure") in [(i["severity"], i["code"]) for i in outcome]
+
+
+def test_warn_mode_logs_rules_and_locations_not_values(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "Jane-Secret-Doe"
+    patient = {"resourceType": "Patient", "gender": secret}  # outside the required binding
+    app = create_app(replace(settings, validation="warn"))
+    with TestClient(app) as client, caplog.at_level(logging.DEBUG, logger="ember.engine"):
+        assert client.post("/fhir/Patient", json=patient).status_code == 201
+    logged = [r.getMessage() for r in caplog.records if r.name == "ember.engine"]
+    assert any("code-invalid at Patient.gender" in message for message in logged)
+    assert not any(secret in message for message in logged)
 
 
 def test_processes_sharing_a_database_see_each_others_profiles(settings: Settings) -> None:
@@ -163,3 +179,17 @@ def test_a_patch_is_checked_against_the_claimed_stored_profile(client: TestClien
     )
     assert response.status_code == 400, response.text
     assert "Observation.subject: minimum required = 1" in response.text
+
+
+def test_the_cache_of_definitions_stays_bounded(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ember.engine.profiles._MAX_CACHED", 3)
+    store = open_store(settings.database_url)
+    try:
+        definitions = Engine(store, settings).definitions
+        for number in range(10):
+            assert definitions.resolver()(f"http://example.org/claimed/{number}") is None
+            assert len(definitions._found) <= 3
+    finally:
+        store.close()

@@ -19,7 +19,7 @@ from ember.engine.interactions import Engine
 from ember.fhir.model import get_model
 from ember.load import load_paths
 from ember.search import custom, parameters, reindex
-from ember.store import Store, open_store
+from ember.store import Store, StoredVersion, open_store
 
 NICKNAME = {
     "resourceType": "SearchParameter",
@@ -153,6 +153,22 @@ def test_parameters_that_cannot_apply_are_refused(
     assert response.status_code in (400, 422), response.text
     issue = response.json()["issue"][0]
     assert issue["severity"] == "error" and issue["expression"] == [expression]
+
+
+def test_unusable_parameters_stored_before_the_checks_are_left_out(
+    engines: tuple[Engine, Engine, Store],
+) -> None:
+    first, _, store = engines
+    broken = {key: value for key, value in NICKNAME.items() if key != "code"}
+    with store.writing() as writer:
+        writer.write_version(
+            None,
+            StoredVersion("SearchParameter", "broken", 1, 0, "PUT", orjson.dumps(broken)),
+        )
+        writer.bump_registry()
+    first.update("SearchParameter", "nickname", NICKNAME)
+    found = first.search_page("Patient", [("nickname", "bob")], True, 10)
+    assert found.versions == []
 
 
 def test_the_checks_stand_without_binding_validation() -> None:

@@ -32,7 +32,8 @@ _ROUTES: list[tuple[tuple[str, ...], dict[str, Handler]]] = [
     (("{type}", "{op}"), _OPERATION),
     (("{type}", "{id}", "{op}"), _OPERATION),
     (("_history",), {"GET": handlers.system_history}),
-    ((), {"POST": handlers.batch_or_transaction}),
+    ((), {"GET": handlers.system_search, "POST": handlers.batch_or_transaction}),
+    (("_search",), {"POST": handlers.system_search_post}),
     (
         ("{type}",),
         {
@@ -56,6 +57,9 @@ _ROUTES: list[tuple[tuple[str, ...], dict[str, Handler]]] = [
     ),
     (("{type}", "{id}", "_history"), {"GET": handlers.instance_history}),
     (("{type}", "{id}", "_history", "{vid}"), {"GET": handlers.vread}),
+    # compartment searches: [Compartment]/[id]/[type] or [Compartment]/[id]/*
+    (("{type}", "{id}", "{type}"), {"GET": handlers.compartment_search}),
+    (("{type}", "{id}", "{type}", "_search"), {"POST": handlers.compartment_search_post}),
 ]
 
 

@@ -392,7 +392,7 @@ class BundleProcessor:
                 rewrite_references(self.engine.model, entry.prepared.resource, mapper)
                 entry.prepared = Prepared(
                     entry.prepared.resource,
-                    index_rows(entry.prepared.resource),
+                    index_rows(entry.prepared.resource, self.engine.settings.base_url),
                     issues=entry.prepared.issues,
                 )
         for entry in sorted(entries, key=lambda e: _ORDER[e.method]):

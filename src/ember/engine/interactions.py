@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ember.config import Settings
+from ember.engine import scopes
 from ember.engine.errors import (
     FhirError,
     bad_request,
@@ -114,7 +115,9 @@ class Engine:
         with store.reading() as reader:
             self.search_parameters.sync(reader)
         reindex.follow_fulltext_setting(store, settings.fulltext)
-        self.reindex = reindex.Runner(store, self.search_parameters.sync, background_jobs)
+        self.reindex = reindex.Runner(
+            store, self.search_parameters.sync, background_jobs, settings.base_url
+        )
         # index rebuilds left unfinished (or due after a schema upgrade) carry on
         self.reindex.kick()
         self._transaction = threading.local()  # whether it changed a SearchParameter
@@ -154,7 +157,9 @@ class Engine:
                 f"{type_}.meta.tag",
             )
         return Prepared(
-            resource, index_rows(resource) if index else IndexRows(), issues=tuple(kept)
+            resource,
+            index_rows(resource, self.settings.base_url) if index else IndexRows(),
+            issues=tuple(kept),
         )
 
     def _check_rules(self, type_: str, resource: dict[str, Any]) -> list[Issue]:
@@ -174,13 +179,18 @@ class Engine:
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
         try:
+            local_base = self.settings.base_url
             try:
-                found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+                found = search_criteria.parse(
+                    type_, query.lstrip("?"), strict=True, local_base=local_base
+                )
             except search_criteria.UnknownParameter:
                 # perhaps a SearchParameter another worker just stored: look once more
                 with self.store.reading() as reader:
                     self.search_parameters.sync(reader)
-                found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+                found = search_criteria.parse(
+                    type_, query.lstrip("?"), strict=True, local_base=local_base
+                )
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
         if not found.criteria:
@@ -214,7 +224,9 @@ class Engine:
         resource = with_server_meta(prepared.resource, id_, version, timestamp)
         # the parameters changed since the rows were computed (see in_transaction)
         index = (
-            prepared.index if prepared.revision == revision() else index_rows(prepared.resource)
+            prepared.index
+            if prepared.revision == revision()
+            else index_rows(prepared.resource, self.settings.base_url)
         )
         if type_ == "SearchParameter":
             self._search_parameter_changes(writer, id_, resource)
@@ -544,21 +556,32 @@ class Engine:
 
     def search_page(
         self,
-        type_: str,
+        type_: str | None,
         query: list[tuple[str, str]],
         strict: bool,
         count: int,
         reader: Reader | None = None,
+        compartment: tuple[str, str] | None = None,
     ) -> SearchResult:
         """One page of matches in `_sort` order, the next page's cursor and the total
-        when asked for (`_total`, `_summary=count`)."""
-        self.check_type(type_)
+        when asked for (`_total`, `_summary=count`). `type_` None searches the types of
+        `_type` (or every type); `compartment` (code, id) limits the search to its
+        members, with `type_` a member type or `*`."""
+        if compartment is None and type_ is not None:
+            self.check_type(type_)
+        scope = scopes.resolve(self.model, type_, query, compartment)
         try:
             with self._reading(reader) as session:
                 generation, jobs = reindex.search_state(session)
                 self.search_parameters.refresh(session, generation)
-                found = search_criteria.parse(type_, query, strict=strict)
-                controls = parse_controls(type_, query)
+                found = search_criteria.parse(
+                    scope.types,
+                    query,
+                    strict=strict,
+                    compartment=scope.compartment,
+                    local_base=self.settings.base_url,
+                )
+                controls = parse_controls(scope.types, query, strict)
                 page = None
                 if not controls.count_only:
                     page = find_page(session, found, controls.sort, count, controls.page)
@@ -568,7 +591,7 @@ class Engine:
                     first = page if count and controls.page is None else None
                     estimate = controls.total == "estimate"
                     total = total_of(session, found, estimate, first)
-                warnings = reindex.warnings(jobs, found)
+                warnings = [*controls.ignored, *reindex.warnings(jobs, found)]
                 if controls.explain:
                     plan = explain(
                         session, self.store.dialect, found, controls.sort, count, controls.page
@@ -576,8 +599,8 @@ class Engine:
                     warnings.append(Issue("information", "informational", plan, None))
                 if page is None:
                     return SearchResult([], found, controls, None, None, total, [], warnings)
-                versions = session.current_many(type_, page.ids)
-                keys = find_included(session, [(type_, i) for i in page.ids], controls.includes)
+                versions = load_included(session, page.keys)
+                keys = find_included(session, page.keys, controls.includes)
                 included = load_included(session, keys)
                 return SearchResult(
                     versions,

@@ -8,6 +8,7 @@ definitions stores them) is that parameter: it is kept, but changes nothing.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,11 +24,17 @@ from ember.search.index import INDEXED_TYPES
 from ember.search.parameters import SearchParameter, Table, shipped
 from ember.store.base import Reader
 
+log = logging.getLogger(__name__)
+
 _ALL_TYPES = frozenset({"Resource", "DomainResource"})
 # Codes are used in URLs with `:modifier` and `.chain` after them; `_` starts the
 # parameters of all resources (search.html#all).
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9\-]*")
 _IN_FORCE = frozenset({"active", "draft"})
+
+# Composite parameters are indexed from the shipped definitions only: a custom one's
+# components would need checking against the parameters in force first.
+CUSTOM_TYPES = INDEXED_TYPES - {"composite"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +63,24 @@ def definition(resource: dict[str, Any], resource_id: str) -> Custom | None:
     """The parameter a stored SearchParameter puts in force, if any (see module doc)."""
     if resource.get("status") not in _IN_FORCE or resource.get("url") in _shipped_urls():
         return None
+    if not _usable(resource):  # stored before these checks existed: left out
+        log.warning("SearchParameter/%s cannot be applied: left out of search", resource_id)
+        return None
     param = SearchParameter.from_resource(resource)
     return Custom(resource_id, tuple(resource["base"]), param)
+
+
+def _usable(resource: dict[str, Any]) -> bool:
+    code, bases, expression = resource.get("code"), resource.get("base"), resource.get("expression")
+    return (
+        isinstance(code, str)
+        and bool(_CODE.fullmatch(code))
+        and resource.get("type") in INDEXED_TYPES
+        and isinstance(expression, str)
+        and isinstance(resource.get("url"), str)
+        and isinstance(bases, list)
+        and all(isinstance(b, str) for b in bases)
+    )
 
 
 def load(reader: Reader) -> dict[str, Custom]:
@@ -109,8 +132,8 @@ def check(
         issues.append(
             _issue(f"code {code!r} must be letters, digits and '-', starting with a letter", "code")
         )
-    if kind not in INDEXED_TYPES:
-        supported = ", ".join(sorted(INDEXED_TYPES))
+    if kind not in CUSTOM_TYPES:
+        supported = ", ".join(sorted(CUSTOM_TYPES))
         issues.append(
             _issue(f"type {kind!r} is not supported (only {supported})", "type", "not-supported")
         )

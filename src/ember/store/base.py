@@ -66,8 +66,28 @@ class IndexRows:
     # (param, system, code, value, UCUM canonical unit, value in that unit)
     quantities: Sequence[tuple[str, str | None, str | None, float, str | None, float | None]] = ()
     uris: Sequence[tuple[str, str]] = ()  # (param, value)
+    # composite parameters: one row per value of a component of an item (param, item
+    # number, component number, then the columns of the component's type, see below)
+    composites: Sequence[tuple[object, ...]] = ()
     # (narrative words, words of all text), for _text and _content; None: not indexed
     fulltext: tuple[Sequence[str], Sequence[str]] | None = None
+
+
+# Columns of the composite index each component type fills, in the order of its rows
+COMPONENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "token": ("system", "code"),
+    "quantity": ("system", "code", "value", "canonical_unit", "canonical_value"),
+    "number": ("value",),
+    "date": ("low", "high"),
+    "string": ("normalized", "exact"),
+    "reference": ("target_type", "target_id", "target_version", "url"),
+}
+COMPOSITE_COLUMNS = (
+    "param",
+    "item",
+    "component",
+    *dict.fromkeys(c for columns in COMPONENT_COLUMNS.values() for c in columns),
+)
 
 
 # Where each kind of IndexRows goes: field -> (table, columns after res_pk)
@@ -86,6 +106,7 @@ INDEX_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("param", "system", "code", "value", "canonical_unit", "canonical_value"),
     ),
     "uris": ("uri_index", ("param", "value")),
+    "composites": ("composite_index", COMPOSITE_COLUMNS),
 }
 
 
