@@ -12,7 +12,6 @@ from starlette.responses import Response
 
 from ember.api.capability import capability_statement
 from ember.api.context import RETURN_MINIMAL, RETURN_OUTCOME, FhirRequest
-from ember.api.formats import JSON
 from ember.api.responses import (
     Transform,
     json_response,
@@ -42,7 +41,7 @@ JSON_PATCH = "application/json-patch+json"
 
 
 def _embed(ctx: FhirRequest) -> bundles.Embed:
-    return orjson.Fragment if ctx.format is JSON and not ctx.pretty else fhir_json.parse
+    return orjson.Fragment if ctx.format.name == "json" and not ctx.pretty else fhir_json.parse
 
 
 def _count(ctx: FhirRequest) -> int:
