@@ -18,6 +18,7 @@ from ember.engine import bundles
 from ember.engine.errors import FhirError, bad_request, not_found, precondition_failed
 from ember.engine.interactions import Engine, Patcher, Prepared, WriteResult, new_id
 from ember.engine.references import Mapper, rewrite_references
+from ember.engine.replication import as_transaction
 from ember.engine.versioning import etag, instant, not_modified
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
@@ -565,15 +566,21 @@ def _is_conditional(reference: str) -> bool:
 def process_bundle(
     engine: Engine, bundle: Any, base_url: str, prefer_return: str
 ) -> dict[str, Any]:
-    """The response Bundle of a batch or transaction (400 for any other Bundle)."""
+    """The response Bundle of a batch or transaction; a history Bundle is replayed as a
+    transaction (400 for any other Bundle)."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise bad_request(
-            "POST to the base takes a Bundle of type batch or transaction", "resourceType"
+            "POST to the base takes a Bundle of type batch, transaction or history",
+            "resourceType",
         )
     processor = BundleProcessor(engine, base_url, prefer_return)
     kind = bundle.get("type")
     if kind == "transaction":
         return processor.transaction(bundle)
+    if kind == "history":
+        return processor.transaction(as_transaction(bundle))
     if kind == "batch":
         return processor.batch(bundle)
-    raise bad_request(f"Bundle.type must be batch or transaction, not {kind!r}", "Bundle.type")
+    raise bad_request(
+        f"Bundle.type must be batch, transaction or history, not {kind!r}", "Bundle.type"
+    )

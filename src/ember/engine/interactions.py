@@ -253,9 +253,7 @@ class Engine:
             StoredVersion(type_, id_, version, timestamp, method, fhir_json.dumps(resource)),
             index,
         )
-        return WriteResult(
-            stored, created=state is None or state.deleted, issues=prepared.issues
-        )
+        return WriteResult(stored, created=state is None or state.deleted, issues=prepared.issues)
 
     def _search_parameter_changes(
         self, writer: Writer, id_: str, resource: dict[str, Any] | None
