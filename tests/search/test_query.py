@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from ember.search import plan
 from ember.search.criteria import InvalidSearch, parse
 from ember.search.index import index_rows
 from ember.search.query import count_matches, find_page, parse_sort
@@ -115,6 +116,15 @@ def store(database_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(params=["counted", "all-common"])
+def planning(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Plans as counted on this data, and as when every criterion with a match is
+    common: pages in pk order then probe each resource of the type (or stream a token)."""
+    if request.param == "all-common":
+        monkeypatch.setattr(plan, "COMMON", 1)
+    return str(request.param)
 
 
 def _ids(store: Store, type_: str, query: str) -> list[str]:
@@ -243,9 +253,44 @@ def test_criteria(store: Store, type_: str, query: str, expected: list[str]) -> 
     ],
 )
 def test_driving_and_probed_criteria(
-    store: Store, type_: str, query: str, expected: list[str]
+    store: Store, planning: str, type_: str, query: str, expected: list[str]
 ) -> None:
     assert _ids(store, type_, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "in_page_order", "common", "driver"),
+    [
+        # the fewest matches drive, whatever the kind: one Smith, two men
+        ("gender=male&family=smith", True, 500, 1),
+        ("family=smith&gender=male", False, 500, 0),
+        # every criterion common: a page in pk order probes them all...
+        ("gender=male&family=smith", True, 1, None),
+        # ...unless one token streams its matches in pk order
+        ("gender=male&_tag=urn:t|new", True, 1, 1),
+        # sorted or counted searches list the fewest matches anyway; counts capped
+        # alike are decided by kind (a token is likelier to be selective)
+        ("gender=male&family=smith", False, 1, 0),
+        # a criterion without matches drives
+        ("gender=male&family=nobody", True, 1, 1),
+        # _has is judged by the sources its last parameter lists
+        ("gender=male&_has:Observation:subject:code=8480-6", True, 500, 1),
+        ("_id=p1&gender=male", True, 500, 0),
+        ("gender:missing=true", True, 500, None),
+    ],
+)
+def test_the_criterion_with_fewest_matches_drives(
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+    in_page_order: bool,
+    common: int,
+    driver: int | None,
+) -> None:
+    monkeypatch.setattr(plan, "COMMON", common)
+    with store.reading() as reader:
+        chosen = plan.choose_driver(reader, parse("Patient", query, strict=True), in_page_order)
+    assert chosen == driver
 
 
 @pytest.mark.parametrize(
@@ -256,7 +301,7 @@ def test_driving_and_probed_criteria(
         ("_tag=urn:t|new", {"p2", "p3"}),
     ],
 )
-def test_sort_and_keyset_pages(store: Store, query: str, members: set[str]) -> None:
+def test_sort_and_keyset_pages(store: Store, planning: str, query: str, members: set[str]) -> None:
     criteria = parse("Patient", query, strict=True)
     for raw, expected in [
         ("family", ["p1", "p2", "p3"]),

@@ -25,7 +25,7 @@ from ember.search.criteria import (
     unescape,
 )
 from ember.search.parameters import components
-from ember.store.base import INDEX_TABLES
+from ember.store.base import INDEX_TABLES, Reader
 
 Condition = clauses.Condition
 
@@ -57,9 +57,19 @@ class Statement:
     dialect: str
     local_base: str | None = None
     numbers: count = field(default_factory=count)
+    # the innermost subquery the driving criterion lists index rows with: for a chain or
+    # _has, the rows of its last parameter, which are cheap to count
+    driving: Condition | None = None
 
     def next(self, prefix: str) -> str:
         return f"{prefix}{next(self.numbers)}"
+
+    @property
+    def probe_end(self) -> str:
+        """What ends a probing subquery that joins resources: PostgreSQL would turn its
+        EXISTS into a join over every match (hashing all resources of the type), where
+        probing stops at a page; OFFSET 0 keeps it a per-row probe there."""
+        return " OFFSET 0" if self.dialect == "postgresql" else ""
 
 
 def _value_test(
@@ -105,16 +115,25 @@ def _any_of(tests: list[Condition]) -> Condition:
 Values = tuple[str, ...]
 
 
-def _has_row(row: str, table: str, alias: str, test: str, negate: bool, drive: bool) -> str:
+def _drives(statement: Statement, column: str, subquery: str, params: list[object]) -> str:
+    statement.driving = statement.driving or (subquery, params)
+    return f"{column} IN ({subquery})"
+
+
+def _has_row(
+    row: str, table: str, alias: str, test: Condition, negate: bool, statement: Statement | None
+) -> str:
     """`row` has an index row `alias` in `table` meeting `test`. The criterion that
     drives the search is an uncorrelated IN: its index is searched once and the list
     read in pk order (a page can stop early). Every other criterion probes the index
-    rows of each candidate by (res_pk, param), so its matches are never all listed."""
-    if drive and not negate:
-        return f"{row}.pk IN (SELECT {alias}.res_pk FROM {table} {alias} WHERE {test})"
+    rows of each candidate by (res_pk, param), so its matches are never all listed.
+    `statement` is given only to the driving criterion."""
+    if statement is not None and not negate:
+        subquery = f"SELECT {alias}.res_pk FROM {table} {alias} WHERE {test[0]}"
+        return _drives(statement, f"{row}.pk", subquery, test[1])
     return (
         f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM {table} {alias} "
-        f"WHERE {alias}.res_pk = {row}.pk AND {test})"
+        f"WHERE {alias}.res_pk = {row}.pk AND {test[0]})"
     )
 
 
@@ -123,8 +142,8 @@ def _missing(leaf: Leaf, row: str, code: str, values: Values, statement: Stateme
         raise invalid(f"{code!r} takes true or false", code)
     alias = statement.next("m")
     negate = values == ("true",)
-    test = f"{alias}.param = ?"
-    return _has_row(row, TABLES[leaf.param.type], alias, test, negate, False), [leaf.param.code]
+    test: Condition = (f"{alias}.param = ?", [leaf.param.code])
+    return _has_row(row, TABLES[leaf.param.type], alias, test, negate, None), test[1]
 
 
 def _composite(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
@@ -193,8 +212,8 @@ def _leaf(
         table, index_param = TABLES["token"], f"{index_param}:{leaf.modifier}"
     test = _value_test(leaf, alias, code, statement.local_base)
     sql, params = _any_of([test(v) for v in values])
-    condition = _has_row(row, table, alias, f"{alias}.param = ? AND {sql}", negate, drive)
-    return condition, [index_param, *params]
+    test = (f"{alias}.param = ? AND {sql}", [index_param, *params])
+    return _has_row(row, table, alias, test, negate, statement if drive else None), test[1]
 
 
 def _listed(row: str, code: str, values: Values, statement: Statement) -> Condition:
@@ -230,16 +249,17 @@ def _target(
         params = [target.param.code, *target.targets, False, *inner_params]
         targets = f"{other}.type IN ({marks}) AND {other}.deleted = ? AND {inner}"
         if drive:  # the targets first, then the references to them (by the lookup index)
-            return (
-                f"{row}.pk IN (SELECT {link}.res_pk FROM reference_index {link} "
+            subquery = (
+                f"SELECT {link}.res_pk FROM reference_index {link} "
                 f"WHERE {link}.param = ? AND ({link}.target_type, {link}.target_id) IN "
-                f"(SELECT {other}.type, {other}.id FROM resources {other} WHERE {targets}))",
-                params,
+                f"(SELECT {other}.type, {other}.id FROM resources {other} WHERE {targets})"
             )
+            return _drives(statement, f"{row}.pk", subquery, params), params
         return (
             f"EXISTS (SELECT 1 FROM reference_index {link} JOIN resources {other} "
             f"ON {other}.type = {link}.target_type AND {other}.id = {link}.target_id "
-            f"WHERE {link}.res_pk = {row}.pk AND {link}.param = ? AND {targets})",
+            f"WHERE {link}.res_pk = {row}.pk AND {link}.param = ? AND {targets}"
+            f"{statement.probe_end})",
             params,
         )
     assert isinstance(target, Reverse)
@@ -249,13 +269,12 @@ def _target(
         f"WHERE {link}.param = ? AND {other}.type = ? AND {other}.deleted = ? AND {inner}"
     )
     if drive:
-        return (
-            f"({row}.type, {row}.id) IN (SELECT {link}.target_type, {link}.target_id {sources})",
-            params,
-        )
+        subquery = f"SELECT {link}.target_type, {link}.target_id {sources}"
+        return _drives(statement, f"({row}.type, {row}.id)", subquery, params), params
     return (
         f"EXISTS (SELECT 1 {sources} "
-        f"AND {link}.target_type = {row}.type AND {link}.target_id = {row}.id)",
+        f"AND {link}.target_type = {row}.type AND {link}.target_id = {row}.id"
+        f"{statement.probe_end})",
         params,
     )
 
@@ -264,8 +283,8 @@ def criterion(item: Criterion, row: str, statement: Statement, drive: bool = Fal
     return _target(item.target, row, item.code, item.values, statement, drive)
 
 
-# How few matches a criterion of each kind is likely to have (lower: fewer). There are
-# no statistics per value, so the kind decides which criterion drives a search.
+# How few matches a criterion of each kind is likely to have (lower: fewer): the order
+# criteria are judged in, and what decides between equal counts.
 _TYPE_RANK = {"reference": 2, "token": 4, "string": 6, "uri": 6, "number": 8, "quantity": 8}
 _DATE_RANK, _REVERSE_RANK, _NEVER_DRIVES = 10, 12, 99
 
@@ -284,11 +303,48 @@ def _rank(target: Target) -> int:
     return _TYPE_RANK.get(target.param.type, _DATE_RANK)
 
 
-def _driver(criteria: Criteria) -> int | None:
-    """The position of the criterion that drives the search, if any."""
-    ranked = [(_rank(c.target), n) for n, c in enumerate(criteria.criteria)]
-    best = min(ranked, default=(_NEVER_DRIVES, None))
-    return best[1] if best[0] < _NEVER_DRIVES else None
+# A criterion listing at least this many index rows is common: a page in pk order finds
+# its entries sooner by probing the live resources of the type in order than by listing
+# every match, which grows with the data. Counting stops here, so judging one costs little.
+COMMON = 500
+
+
+def _candidates(criteria: Criteria) -> list[int]:
+    """Positions of the criteria that can drive, likeliest first."""
+    ranked = sorted((_rank(c.target), n) for n, c in enumerate(criteria.criteria))
+    return [n for rank, n in ranked if rank < _NEVER_DRIVES]
+
+
+def _matches(reader: Reader, criteria: Criteria, position: int) -> int:
+    """The rows the criterion's driving subquery lists, counted up to COMMON."""
+    statement = Statement(reader.dialect, criteria.local_base)
+    criterion(criteria.criteria[position], "r", statement, drive=True)
+    if statement.driving is None:  # full text, composite: listed whatever drives
+        return COMMON - 1
+    subquery, params = statement.driving
+    rows = reader.query(f"SELECT COUNT(*) FROM ({subquery} LIMIT ?) sample", [*params, COMMON])
+    return int(rows[0][0])
+
+
+def choose_driver(reader: Reader, criteria: Criteria, in_page_order: bool) -> int | None:
+    """The position of the criterion that drives the search, if any: the one with the
+    fewest matches. When the page is read in pk order (no _sort) and every criterion is
+    common, none drives (the type is read in order, each criterion probed), unless one
+    token streams its matches in that order."""
+    candidates = _candidates(criteria)
+    if not candidates:
+        return None
+    first = candidates[0]
+    streaming = [n for n in candidates if _streams(criteria.criteria[n])]
+    if _rank(criteria.criteria[first].target) == 0:  # _id
+        return first
+    if len(candidates) == 1 and (not in_page_order or streaming):
+        return first
+    counted = [(_matches(reader, criteria, n), order, n) for order, n in enumerate(candidates)]
+    fewest, _, best = min(counted)
+    if not in_page_order or fewest < COMMON:
+        return best
+    return streaming[0] if streaming else None
 
 
 def _in_compartment(compartment: Compartment, types: tuple[str, ...], row: str) -> Condition:
@@ -345,9 +401,9 @@ def _conditions(
     return " AND ".join(sql), params
 
 
-def where(criteria: Criteria, dialect: str, row: str = "r") -> Condition:
-    """The condition live resources of the searched types must meet, over row `row`."""
-    return _conditions(criteria, dialect, row, _driver(criteria))
+def where(criteria: Criteria, dialect: str, driver: int | None) -> Condition:
+    """The condition live resources of the searched types must meet, over row `r`."""
+    return _conditions(criteria, dialect, "r", driver)
 
 
 def _streams(item: Criterion) -> bool:
@@ -360,12 +416,13 @@ def _streams(item: Criterion) -> bool:
     return target.modifier is None and not target.resource_level and len(parts) == 2 and all(parts)
 
 
-def page_source(criteria: Criteria, dialect: str) -> tuple[str, str, list[object]]:
+def page_source(
+    criteria: Criteria, dialect: str, driver: int | None
+) -> tuple[str, str, list[object]]:
     """FROM and WHERE of a page query over resource row `r`, the column its pk is read
     from (in page order where it can be) and the parameters."""
-    driver = _driver(criteria)
     if driver is None or not _streams(criteria.criteria[driver]):
-        condition, params = where(criteria, dialect)
+        condition, params = where(criteria, dialect, driver)
         return f"resources r WHERE {condition}", "r.pk", params
     item = criteria.criteria[driver]
     test, test_params = clauses.token("d", item.values[0])

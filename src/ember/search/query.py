@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ember.search.criteria import Criteria, common_parameter, invalid
 from ember.search.dates import EARLIEST, LATEST
 from ember.search.parameters import FULLTEXT
-from ember.search.plan import TABLES, page_source, where
+from ember.search.plan import TABLES, choose_driver, page_source, where
 from ember.store.base import Reader
 
 # The column a parameter sorts by, and what a resource without a value sorts as
@@ -126,14 +126,15 @@ def _after(columns: list[tuple[str, bool]], cursor: list[object]) -> tuple[str, 
 
 
 def page_statement(
-    dialect: str,
+    reader: Reader,
     criteria: Criteria,
     sort: tuple[SortKey, ...],
     count: int,
     cursor: str | None,
 ) -> tuple[str, list[object]]:
     """The one statement a page runs: up to count + 1 rows (pk, type, id, sort keys...)."""
-    source, pk_column, params = page_source(criteria, dialect)
+    driver = choose_driver(reader, criteria, in_page_order=not sort)
+    source, pk_column, params = page_source(criteria, reader.dialect, driver)
     selected = [f"{pk_column} AS pk", "r.type", "r.id"]
     sort_params: list[object] = []
     for n, key in enumerate(sort):
@@ -161,7 +162,7 @@ def find_page(
     count: int,
     cursor: str | None,
 ) -> Page:
-    rows = reader.query(*page_statement(reader.dialect, criteria, sort, count, cursor))
+    rows = reader.query(*page_statement(reader, criteria, sort, count, cursor))
     backwards = decode_cursor(cursor, len(sort) + 1)[0] if cursor else False
     more = len(rows) > count  # beyond this page, in the direction read
     page = rows[:count]
@@ -191,14 +192,14 @@ def explain(
     cursor: str | None,
 ) -> str:
     """The statement of a page, its parameters and the database's plan for it."""
-    sql, params = page_statement(dialect, criteria, sort, count, cursor)
+    sql, params = page_statement(reader, criteria, sort, count, cursor)
     plan = reader.query(_EXPLAIN[dialect] + sql, params)
     steps = "\n".join(" ".join(str(part) for part in row) for row in plan)
     return f"{sql}\nparameters: {params!r}\nplan:\n{steps}"
 
 
 def count_matches(reader: Reader, criteria: Criteria) -> int:
-    condition, params = where(criteria, reader.dialect)
+    condition, params = where(criteria, reader.dialect, choose_driver(reader, criteria, False))
     rows = reader.query(f"SELECT COUNT(*) FROM resources r WHERE {condition}", params)
     return int(rows[0][0])
 
@@ -208,7 +209,7 @@ def estimate_matches(reader: Reader, criteria: Criteria) -> int:
     SQLite keeps no estimates, so there it is the count."""
     if reader.dialect != "postgresql":
         return count_matches(reader, criteria)
-    condition, params = where(criteria, reader.dialect)
+    condition, params = where(criteria, reader.dialect, choose_driver(reader, criteria, False))
     rows = reader.query(
         f"EXPLAIN (FORMAT JSON) SELECT r.pk FROM resources r WHERE {condition}", params
     )
