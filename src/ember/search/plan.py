@@ -57,8 +57,7 @@ class Statement:
     dialect: str
     local_base: str | None = None
     numbers: count = field(default_factory=count)
-    # the innermost subquery the driving criterion lists index rows with: for a chain or
-    # _has, the rows of its last parameter, which are cheap to count
+    # the subquery listing the matches of the driving criterion, to count them
     driving: Condition | None = None
 
     def next(self, prefix: str) -> str:
@@ -115,8 +114,11 @@ def _any_of(tests: list[Condition]) -> Condition:
 Values = tuple[str, ...]
 
 
-def _drives(statement: Statement, column: str, subquery: str, params: list[object]) -> str:
-    statement.driving = statement.driving or (subquery, params)
+def _drives(
+    statement: Statement, column: str, subquery: str, params: list[object], counted: bool = True
+) -> str:
+    if counted:
+        statement.driving = (subquery, params)
     return f"{column} IN ({subquery})"
 
 
@@ -270,7 +272,10 @@ def _target(
     )
     if drive:
         subquery = f"SELECT {link}.target_type, {link}.target_id {sources}"
-        return _drives(statement, f"({row}.type, {row}.id)", subquery, params), params
+        # counted by its sources (the subquery of its last parameter): mostly each points
+        # at one resource, and joining them to their references costs more than it tells
+        column = f"({row}.type, {row}.id)"
+        return _drives(statement, column, subquery, params, counted=False), params
     return (
         f"EXISTS (SELECT 1 {sources} "
         f"AND {link}.target_type = {row}.type AND {link}.target_id = {row}.id"
