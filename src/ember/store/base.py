@@ -66,8 +66,9 @@ class IndexRows:
     # (param, system, code, value, UCUM canonical unit, value in that unit)
     quantities: Sequence[tuple[str, str | None, str | None, float, str | None, float | None]] = ()
     uris: Sequence[tuple[str, str]] = ()  # (param, value)
-    # (narrative words, words of all text), for _text and _content; None: not indexed
-    fulltext: tuple[Sequence[str], Sequence[str]] | None = None
+    # (narrative words, words of all text), each joined by spaces, for _text and
+    # _content; None: not indexed
+    fulltext: tuple[str, str] | None = None
 
 
 # Where each kind of IndexRows goes: field -> (table, columns after res_pk)
