@@ -50,12 +50,13 @@ _ASCII_WORDS = str.maketrans(
     {chr(c): chr(c).lower() if chr(c).isalnum() else " " for c in range(128)}
 )
 _TAG = re.compile(r"<[^>]*>")
-# Elements holding base64 data, not text
-_BINARY_KEYS = frozenset({"data"})
-# Not text either, and the server sets them: the words of a resource must not depend on
-# whether they are taken from the body sent or from the version stored (a rebuild).
-# The narrative is taken apart (and contained resources' narratives are left out).
+# Not text, and the server sets them: the words of a resource must not depend on whether
+# they are taken from the body sent or from the version stored (a rebuild). The narrative
+# is taken apart (and contained resources' narratives are left out).
 _SKIPPED_KEYS = frozenset({"resourceType", "id", "versionId", "lastUpdated", "div"})
+# ... and whose strings are base64 data, not text (`*Base64Binary` too); a `data` element
+# can also be a backbone element (Consent.provision.data), whose text counts.
+_NOT_TEXT_KEYS = _SKIPPED_KEYS | {"data"}
 
 
 def words(text: str) -> list[str]:
@@ -80,15 +81,20 @@ def _strings(element: dict[str, Any], found: list[str]) -> None:
     """Collect the text of an element's strings but the narrative and binary data.
     (Strings are taken in the loop rather than by a call each: most values are strings.)"""
     for key, value in element.items():
-        if key in _SKIPPED_KEYS:
+        if isinstance(value, str):
+            if key not in _NOT_TEXT_KEYS and not key.endswith("Base64Binary"):
+                found.append(value)
+        elif key in _SKIPPED_KEYS:
             continue
-        is_text = key not in _BINARY_KEYS and not key.endswith("Base64Binary")
-        for item in value if isinstance(value, list) else (value,):
-            if isinstance(item, str):
-                if is_text:
+        elif isinstance(value, list):
+            is_text = key not in _NOT_TEXT_KEYS and not key.endswith("Base64Binary")
+            for item in value:
+                if isinstance(item, dict):
+                    _strings(item, found)
+                elif is_text and isinstance(item, str):
                     found.append(item)
-            elif isinstance(item, dict):
-                _strings(item, found)
+        elif isinstance(value, dict):
+            _strings(value, found)
 
 
 def document(resource: dict[str, Any]) -> tuple[str, str]:
