@@ -42,8 +42,12 @@ class PostgresSession(SQLSession):
     def fulltext_value(self, words: str) -> str:
         """A tsvector literal of the words (joined by spaces) at their positions:
         PostgreSQL's own parser never sees the text, so it cannot cut it differently from
-        SQLite. A word met again is listed again; tsvector input merges its positions."""
-        return " ".join(f"'{word}':{at}" for at, word in enumerate(words.split(), start=1))
+        SQLite. Each word is listed once with all its positions: a literal listing a word
+        again at each place means the same but costs PostgreSQL more to read."""
+        positions: dict[str, list[str]] = {}
+        for position, word in enumerate(words.split(), start=1):
+            positions.setdefault(word, []).append(str(position))
+        return " ".join(f"'{word}':{','.join(at)}" for word, at in positions.items())
 
     def lock_key(self, key: str) -> None:
         # Held until the transaction ends; two conditional creates with the same
