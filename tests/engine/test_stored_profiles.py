@@ -1,12 +1,15 @@
 """Profiles stored through the API validate the resources that claim them: on write (as
-the `validation` setting says) and in $validate, across processes sharing a database."""
+the `profile_validation` setting says) and in $validate, across processes sharing a
+database."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
 import orjson
+import pytest
 from starlette.testclient import TestClient
 
 from ember.api.app import create_app
@@ -64,16 +67,22 @@ def _issues(response: Any) -> list[tuple[str, str]]:
     return [(i["severity"], i["code"]) for i in response.json()["issue"]]
 
 
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Claimed profiles enforced (the default only warns: tests/fhir/validation/test_on_write)."""
+    return Settings(database_url=database_url, profile_validation="reject")
+
+
 def test_a_stored_profile_rejects_writes_that_break_it(client: TestClient) -> None:
     assert client.put("/fhir/StructureDefinition/lab-observation", json=PROFILE).status_code == 201
     assert client.post("/fhir/Observation", json=_observation()).status_code == 201
     response = client.post("/fhir/Observation", json=_without(_observation(), "subject"))
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     issue = response.json()["issue"][0]
     assert issue["expression"] == ["Observation"]
     assert "Observation.subject: minimum required = 1" in issue["diagnostics"]
     vitals = _observation(category=[{"coding": [{**LAB, "code": "vital-signs"}]}])
-    assert client.post("/fhir/Observation", json=vitals).status_code == 400
+    assert client.post("/fhir/Observation", json=vitals).status_code == 422
 
 
 def test_an_updated_profile_takes_effect_at_once(client: TestClient) -> None:
@@ -82,7 +91,7 @@ def test_an_updated_profile_takes_effect_at_once(client: TestClient) -> None:
     assert client.put("/fhir/StructureDefinition/lab-observation", json=relaxed).status_code == 201
     assert client.post("/fhir/Observation", json=no_subject).status_code == 201
     assert client.put("/fhir/StructureDefinition/lab-observation", json=PROFILE).status_code == 200
-    assert client.post("/fhir/Observation", json=no_subject).status_code == 400
+    assert client.post("/fhir/Observation", json=no_subject).status_code == 422
     assert client.delete("/fhir/StructureDefinition/lab-observation").status_code == 204
     assert client.post("/fhir/Observation", json=no_subject).status_code == 201
 
@@ -113,7 +122,8 @@ def test_validate_uses_stored_profiles_claimed_or_asked_for(client: TestClient) 
 
 
 def test_warn_mode_stores_and_returns_the_issues_on_request(settings: Settings) -> None:
-    with TestClient(create_app(replace(settings, validation="warn"))) as client:
+    app = create_app(replace(settings, validation="warn", profile_validation="warn"))
+    with TestClient(app) as client:
         client.put("/fhir/StructureDefinition/lab-observation", json=PROFILE)
         bad = _without(_observation(), "subject")
         response = client.post("/fhir/Observation", json=bad)
@@ -125,17 +135,31 @@ def test_warn_mode_stores_and_returns_the_issues_on_request(settings: Settings) 
         issues = _issues(response)
         assert issues[0] == ("information", "informational")
         assert ("error", "structure") in issues and ("warning", "invariant") in issues  # dom-6
-        batch = {
-            "resourceType": "Bundle",
-            "type": "batch",
-            "entry": [{"resource": bad, "request": {"method": "POST", "url": "Observation"}}],
-        }
-        response = client.post("/fhir", json=batch, headers=headers)
-        [entry] = response.json()["entry"]
-        assert entry["response"]["status"].startswith("201")
-        outcome = entry["response"]["outcome"]["issue"]
-        assert outcome[0]["severity"] == "information"
-        assert ("error", "structure") in [(i["severity"], i["code"]) for i in outcome]
+        for kind in ("batch", "transaction"):
+            bundle = {
+                "resourceType": "Bundle",
+                "type": kind,
+                "entry": [{"resource": bad, "request": {"method": "POST", "url": "Observation"}}],
+            }
+            response = client.post("/fhir", json=bundle, headers=headers)
+            [entry] = response.json()["entry"]
+            assert entry["response"]["status"].startswith("201")
+            outcome = entry["response"]["outcome"]["issue"]
+            assert outcome[0]["severity"] == "information"
+            assert ("error", "structure") in [(i["severity"], i["code"]) for i in outcome]
+
+
+def test_warn_mode_logs_rules_and_locations_not_values(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "Jane-Secret-Doe"
+    patient = {"resourceType": "Patient", "gender": secret}  # outside the required binding
+    app = create_app(replace(settings, validation="warn"))
+    with TestClient(app) as client, caplog.at_level(logging.DEBUG, logger="ember.engine"):
+        assert client.post("/fhir/Patient", json=patient).status_code == 201
+    logged = [r.getMessage() for r in caplog.records if r.name == "ember.engine"]
+    assert any("code-invalid at Patient.gender" in message for message in logged)
+    assert not any(secret in message for message in logged)
 
 
 def test_processes_sharing_a_database_see_each_others_profiles(settings: Settings) -> None:
@@ -161,5 +185,19 @@ def test_a_patch_is_checked_against_the_claimed_stored_profile(client: TestClien
     response = client.patch(
         f"/fhir/Observation/{created['id']}", content=orjson.dumps(remove_subject), headers=headers
     )
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert "Observation.subject: minimum required = 1" in response.text
+
+
+def test_the_cache_of_definitions_stays_bounded(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ember.engine.profiles._MAX_CACHED", 3)
+    store = open_store(settings.database_url)
+    try:
+        definitions = Engine(store, settings).definitions
+        for number in range(10):
+            assert definitions.resolver()(f"http://example.org/claimed/{number}") is None
+            assert len(definitions._found) <= 3
+    finally:
+        store.close()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _PROFILES = ("StructureDefinition",)
 _TERMINOLOGY = ("ValueSet", "CodeSystem")
 _CANDIDATES = 50  # stored versions of one canonical URL considered
+_MAX_CACHED = 1024  # definitions (and misses) kept per process
 Stamp = tuple[tuple[int, int], ...]
 
 
@@ -52,6 +53,12 @@ class StoredDefinitions:
             if stamp != self._profiles_stamp:
                 self._found = {}
                 self._profiles_stamp = stamp
+
+    def bound_cache(self) -> None:
+        """Clients choose the URLs they claim: keep the cache bounded (cleared between
+        look-ups, never during one, so a definition deriving from itself stays caught)."""
+        if len(self._found) >= _MAX_CACHED:
+            self._found = {}
 
     def terminology(self) -> Terminology:
         stamp = self._stamp(_TERMINOLOGY)
@@ -99,6 +106,7 @@ class Resolver:
         if not self._profiles_checked and canonical.split("|", 1)[0] not in definitions.shipped:
             definitions.refresh_profiles()
             self._profiles_checked = True
+            definitions.bound_cache()
         return definitions.profile(canonical)
 
     def terminology(self) -> Terminology:

@@ -89,7 +89,7 @@ def load_paths(
     store = open_store(settings.database_url)
     try:
         reindex.follow_fulltext_setting(store, settings.fulltext)
-        reindex.run(store, Registry().sync)
+        reindex.run(store, Registry().sync, settings.base_url)
     finally:
         store.close()
     summary.seconds = time.perf_counter() - started

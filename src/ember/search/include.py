@@ -124,8 +124,11 @@ def find_included(
 
 
 def load(reader: Reader, keys: list[Key]) -> list[StoredVersion]:
-    """Current versions of `keys`, one query per type."""
+    """Current versions of `keys` in their order, one query per type."""
     by_type: dict[str, list[str]] = {}
     for type_, id_ in keys:
         by_type.setdefault(type_, []).append(id_)
-    return [v for type_, ids in by_type.items() for v in reader.current_many(type_, ids)]
+    found = {
+        (v.type, v.id): v for type_, ids in by_type.items() for v in reader.current_many(type_, ids)
+    }
+    return [found[key] for key in keys if key in found]

@@ -11,16 +11,20 @@ from dataclasses import dataclass, field
 from itertools import count
 
 from ember.search import clauses, fulltext
+from ember.search.compartments import ITSELF, Compartment
 from ember.search.criteria import (
     Chain,
     Criteria,
     Criterion,
     Leaf,
+    Listed,
     Reverse,
     Target,
     invalid,
+    split_values,
     unescape,
 )
+from ember.search.parameters import components
 from ember.store.base import INDEX_TABLES
 
 Condition = clauses.Condition
@@ -39,22 +43,28 @@ TABLES = {
     "number": _table("numbers"),
     "quantity": _table("quantities"),
     "uri": _table("uris"),
+    "composite": _table("composites"),
 }
 TOKEN_TEXT_TABLE = _table("token_texts")
 
 
 @dataclass
-class Aliases:
-    """Distinct table aliases for nested subqueries, and the dialect they are for."""
+class Statement:
+    """What the parts of one statement share: the dialect it is for, distinct table
+    aliases for nested subqueries, and the server's own base URL (absolute references
+    under it are local)."""
 
     dialect: str
+    local_base: str | None = None
     numbers: count = field(default_factory=count)
 
     def next(self, prefix: str) -> str:
         return f"{prefix}{next(self.numbers)}"
 
 
-def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]:
+def _value_test(
+    leaf: Leaf, alias: str, code: str, local_base: str | None = None
+) -> Callable[[str], Condition]:
     """value -> condition on the index row `alias` (or the resource row, resource level)."""
     kind, modifier = leaf.param.type, leaf.modifier
     if leaf.param.code == "_id":
@@ -66,6 +76,11 @@ def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]
         return lambda value: clauses.string(alias, modifier, value)
     if modifier == "of-type":
         return lambda value: clauses.of_type(alias, code, value)
+    if kind == "token" and modifier in ("in", "not-in"):
+        return lambda value: clauses.in_value_set(alias, code, value)
+    if kind == "token" and modifier in ("above", "below"):
+        below = modifier == "below"
+        return lambda value: clauses.subsumed(alias, code, value, below)
     if kind == "token" or modifier == "identifier":
         return lambda value: (
             clauses.token_text(alias, value) if modifier == "text" else clauses.token(alias, value)
@@ -79,7 +94,7 @@ def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]
     if kind == "uri":
         return lambda value: clauses.uri(alias, modifier, value)
     assert kind == "reference"
-    return lambda value: clauses.reference(alias, modifier, value)
+    return lambda value: clauses.reference(alias, modifier, value, local_base)
 
 
 def _any_of(tests: list[Condition]) -> Condition:
@@ -90,10 +105,10 @@ def _any_of(tests: list[Condition]) -> Condition:
 Values = tuple[str, ...]
 
 
-def _missing(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _missing(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
     if values not in (("true",), ("false",)) or leaf.resource_level:
         raise invalid(f"{code!r} takes true or false", code)
-    alias = aliases.next("m")
+    alias = statement.next("m")
     negate = "NOT " if values == ("true",) else ""
     return (
         f"{row}.pk {negate}IN (SELECT {alias}.res_pk FROM {TABLES[leaf.param.type]} {alias} "
@@ -102,33 +117,71 @@ def _missing(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) 
     )
 
 
-def _fulltext(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _composite(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
+    """Each value is `a$b...`, one part per component; the parts must all match the
+    components of one item (search.html#composite): index rows joined by item."""
+    parts = components(leaf.param)
+    assert parts is not None  # parameters with unusable components are not searchable
+    table = TABLES["composite"]
+    aliases = [statement.next("c") for _ in parts]
+    first = aliases[0]
+    joins = "".join(
+        f" JOIN {table} {alias} ON {alias}.res_pk = {first}.res_pk "
+        f"AND {alias}.param = {first}.param AND {alias}.item = {first}.item"
+        for alias in aliases[1:]
+    )
+    alternatives: list[Condition] = []
+    for value in values:
+        pieces = split_values(value, "$")
+        if len(pieces) != len(parts):
+            raise invalid(
+                f"{value!r} of {code!r} needs {len(parts)} parts separated by $", code
+            )
+        tests = [
+            _value_test(Leaf(part.param, None), alias, code, statement.local_base)(piece)
+            for part, alias, piece in zip(parts, aliases, pieces, strict=True)
+        ]
+        alternatives.append(
+            ("(" + " AND ".join(t[0] for t in tests) + ")", [p for t in tests for p in t[1]])
+        )
+    sql, params = _any_of(alternatives)
+    positions = " AND ".join(f"{alias}.component = ?" for alias in aliases)
+    return (
+        f"{row}.pk IN (SELECT {first}.res_pk FROM {table} {first}{joins} "
+        f"WHERE {first}.param = ? AND {positions} AND {sql})",
+        [leaf.param.code, *range(len(parts)), *params],
+    )
+
+
+def _fulltext(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
     try:
         query = fulltext.parse_query(values)
     except ValueError as exc:
         raise invalid(f"{code}: {exc}", code) from None
-    alias = aliases.next("t")
-    test, text = fulltext.condition(aliases.dialect, alias, leaf.param.code, query)
+    alias = statement.next("t")
+    test, text = fulltext.condition(statement.dialect, alias, leaf.param.code, query)
     return f"{row}.pk IN (SELECT {alias}.rowid FROM fulltext_index {alias} WHERE {test})", [text]
 
 
-def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _leaf(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
     if leaf.param.code in fulltext.COLUMNS:
-        return _fulltext(leaf, row, code, values, aliases)
+        return _fulltext(leaf, row, code, values, statement)
     if leaf.modifier == "missing":
-        return _missing(leaf, row, code, values, aliases)
-    negate = "NOT " if leaf.modifier == "not" else ""
+        return _missing(leaf, row, code, values, statement)
+    if leaf.param.type == "composite":
+        return _composite(leaf, row, code, values, statement)
+    negate = "NOT " if leaf.modifier in ("not", "not-in") else ""
     if leaf.resource_level:
         test = _value_test(leaf, row, code)
         sql, params = _any_of([test(v) for v in values])
         return negate + sql, params
-    alias = aliases.next("i")
+    alias = statement.next("i")
     table, index_param = TABLES[leaf.param.type], leaf.param.code
     if leaf.modifier == "text":
         table = TOKEN_TEXT_TABLE
     elif leaf.modifier in ("identifier", "of-type"):  # tokens of `code:modifier`, see index
         table, index_param = TABLES["token"], f"{index_param}:{leaf.modifier}"
-    test = _value_test(leaf, alias, code)
+    test = _value_test(leaf, alias, code, statement.local_base)
     sql, params = _any_of([test(v) for v in values])
     # uncorrelated IN: the index is searched once, not once per candidate resource
     return (
@@ -138,11 +191,32 @@ def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> 
     )
 
 
-def _target(target: Target, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _listed(row: str, code: str, values: Values, statement: Statement) -> Condition:
+    """In the entry.item of any of the Lists named (by id)."""
+    ids = [unescape(v) for v in values]
+    for list_id in ids:
+        if list_id.startswith("$"):
+            raise invalid(
+                f"{code}={list_id}: functional lists are not supported", code, "not-supported"
+            )
+    link, source = statement.next("l"), statement.next("s")
+    marks = ", ".join("?" for _ in ids)
+    return (
+        f"({row}.type, {row}.id) IN (SELECT {link}.target_type, {link}.target_id "
+        f"FROM reference_index {link} JOIN resources {source} ON {source}.pk = {link}.res_pk "
+        f"WHERE {link}.param = ? AND {source}.type = ? AND {source}.id IN ({marks}) "
+        f"AND {source}.deleted = ?)",
+        ["item", "List", *ids, False],
+    )
+
+
+def _target(target: Target, row: str, code: str, values: Values, statement: Statement) -> Condition:
     if isinstance(target, Leaf):
-        return _leaf(target, row, code, values, aliases)
-    link, other = aliases.next("l"), aliases.next("r")
-    inner, inner_params = _target(target.then, other, code, values, aliases)
+        return _leaf(target, row, code, values, statement)
+    if isinstance(target, Listed):
+        return _listed(row, code, values, statement)
+    link, other = statement.next("l"), statement.next("r")
+    inner, inner_params = _target(target.then, other, code, values, statement)
     if isinstance(target, Chain):
         marks = ", ".join("?" for _ in target.targets)
         # the targets first, then the references to them (by the lookup index)
@@ -162,17 +236,57 @@ def _target(target: Target, row: str, code: str, values: Values, aliases: Aliase
     )
 
 
-def criterion(item: Criterion, row: str, aliases: Aliases) -> Condition:
-    return _target(item.target, row, item.code, item.values, aliases)
+def criterion(item: Criterion, row: str, statement: Statement) -> Condition:
+    return _target(item.target, row, item.code, item.values, statement)
+
+
+def _in_compartment(compartment: Compartment, types: tuple[str, ...], row: str) -> Condition:
+    """Members of the searched types that point at the compartment's resource by one of
+    the parameters its definition lists for their type (or are that resource itself)."""
+    by_params: dict[tuple[str, ...], list[str]] = {}
+    itself = False
+    for type_, params in compartment.members:
+        if types and type_ not in types:
+            continue
+        by_params.setdefault(tuple(p for p in params if p != ITSELF), []).append(type_)
+        itself = itself or (ITSELF in params and type_ == compartment.code)
+    groups: list[str] = []
+    params: list[object] = []
+    for codes, member_types in by_params.items():
+        if codes:
+            groups.append(
+                f"(s.type IN ({', '.join('?' for _ in member_types)}) "
+                f"AND l.param IN ({', '.join('?' for _ in codes)}))"
+            )
+            params += [*member_types, *codes]
+    alternatives: list[str] = []
+    if groups:
+        alternatives.append(
+            f"{row}.pk IN (SELECT l.res_pk FROM reference_index l JOIN resources s "
+            "ON s.pk = l.res_pk WHERE l.target_type = ? AND l.target_id = ? "
+            f"AND ({' OR '.join(groups)}))"
+        )
+        params = [compartment.code, compartment.id, *params]
+    if itself:
+        alternatives.append(f"({row}.type = ? AND {row}.id = ?)")
+        params += [compartment.code, compartment.id]
+    return "(" + (" OR ".join(alternatives) or "1 = 0") + ")", params
 
 
 def where(criteria: Criteria, dialect: str, row: str = "r") -> Condition:
-    """The condition live resources of the type must meet, over resource row `row`."""
-    aliases = Aliases(dialect)
-    sql = [f"{row}.type = ?", f"{row}.deleted = ?"]
-    params: list[object] = [criteria.resource_type, False]
+    """The condition live resources of the searched types must meet, over row `row`."""
+    statement = Statement(dialect, criteria.local_base)
+    sql = [f"{row}.deleted = ?"]
+    params: list[object] = [False]
+    if criteria.types:
+        sql.append(f"{row}.type IN ({', '.join('?' for _ in criteria.types)})")
+        params.extend(criteria.types)
+    if criteria.compartment is not None:
+        condition, condition_params = _in_compartment(criteria.compartment, criteria.types, row)
+        sql.append(condition)
+        params.extend(condition_params)
     for item in criteria.criteria:
-        condition, condition_params = criterion(item, row, aliases)
+        condition, condition_params = criterion(item, row, statement)
         sql.append(condition)
         params.extend(condition_params)
     return " AND ".join(sql), params

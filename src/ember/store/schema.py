@@ -6,6 +6,10 @@ same on both backends.
 
 from __future__ import annotations
 
+import json
+
+from ember.fhir import definitions
+
 _COMMON = {
     "sqlite": {
         "pk": "INTEGER PRIMARY KEY",
@@ -189,6 +193,40 @@ def _v6(t: dict[str, str]) -> list[str]:
     ]
 
 
+def _v7(t: dict[str, str]) -> list[str]:
+    """Composite parameters (search.html#composite): a row per value of each component of
+    each item, numbered so that the components of one item are matched together; stored
+    resources get their rows from a rebuild of those parameters (unless one of everything
+    is due anyway)."""
+    text, double, bigint = t["text"], t["double"], t["bigint"]
+    return [
+        f"""CREATE TABLE composite_index (
+            res_pk {bigint} NOT NULL REFERENCES resources (pk),
+            param TEXT NOT NULL,
+            item {bigint} NOT NULL,
+            component {bigint} NOT NULL,
+            system {text}, code {text},
+            value {double}, canonical_unit {text}, canonical_value {double},
+            low {bigint}, high {bigint},
+            normalized {text}, exact {text},
+            target_type {text}, target_id {text}, target_version {text}, url {text}
+        )""",
+        "CREATE INDEX composite_index_lookup ON composite_index (param, component, code)",
+        "CREATE INDEX composite_index_resource ON composite_index (res_pk, param, item)",
+        "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
+        f"SELECT '{_composite_codes()}', 0, 0, (SELECT COUNT(*) FROM resources), "
+        f"{t['false']} WHERE EXISTS (SELECT 1 FROM resources) AND NOT EXISTS "
+        f"(SELECT 1 FROM search_jobs WHERE params IS NULL AND finished = {t['false']})",
+    ]
+
+
+def _composite_codes() -> str:
+    """The codes of the composite parameters R4 defines, as a JSON list (safe in SQL: no
+    quotes in them)."""
+    shipped = definitions.load("r4", "SearchParameter")
+    return json.dumps(sorted({sp["code"] for sp in shipped if sp["type"] == "composite"}))
+
+
 def migrations(dialect: str) -> list[list[str]]:
     """Statements of each schema version, oldest first."""
     types = _COMMON[dialect]
@@ -196,4 +234,4 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types)]
+    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types), _v7(types)]

@@ -75,13 +75,21 @@ class SQLiteStore(Store):
                 connection.rollback()
 
     @contextmanager
+    def reading_one(self) -> Iterator[Reader]:
+        # autocommit: the statement is its own read transaction (no BEGIN, no rollback)
+        with self._connection() as connection:
+            yield SQLSession(connection, "?")
+
+    @contextmanager
     def writing(self) -> Iterator[SQLSession]:
         with self._connection() as connection:
             # IMMEDIATE takes the write lock up front: writers queue instead of failing
             # half-way with SQLITE_BUSY.
             connection.execute("BEGIN IMMEDIATE")
+            session = SQLSession(connection, "?")
             try:
-                yield SQLSession(connection, "?")
+                yield session
+                session.flush()
             except BaseException:
                 connection.rollback()
                 raise
