@@ -34,6 +34,24 @@ def test_totals_and_summary_count(people: TestClient) -> None:
     assert accurate["total"] == 2 and len(_ids(accurate)) == 1
     assert "total" not in people.get("/fhir/Patient?_total=none").json()
     assert people.get("/fhir/Patient?_total=some").status_code == 400
+    # the total of a search whose first page holds every match, of a later page, of none
+    complete = people.get("/fhir/Patient?family=a,b&_total=accurate&_count=2").json()
+    assert complete["total"] == 2 and len(_ids(complete)) == 2
+    later = people.get(next(x["url"] for x in accurate["link"] if x["relation"] == "next"))
+    assert later.json()["total"] == 2 and len(_ids(later.json())) == 1
+    none = people.get("/fhir/Patient?family=zz&_total=accurate").json()
+    assert none["total"] == 0
+    zero = people.get("/fhir/Patient?family=a,b&_total=accurate&_count=0").json()
+    assert zero["total"] == 2 and not zero.get("entry")
+
+
+def test_total_estimate(people: TestClient) -> None:
+    """An estimate is a count on SQLite and the planner's guess on PostgreSQL: a number
+    either way, exact where the first page already holds every match."""
+    estimated = people.get("/fhir/Patient?_total=estimate&_count=2").json()
+    assert isinstance(estimated["total"], int) and estimated["total"] >= 0
+    assert len(_ids(estimated)) == 2
+    assert people.get("/fhir/Patient?family=a&_total=estimate").json()["total"] == 1
 
 
 def test_chains_and_reverse_chains(people: TestClient) -> None:

@@ -41,7 +41,7 @@ from ember.search.include import find_included
 from ember.search.include import load as load_included
 from ember.search.index import index_rows
 from ember.search.parameters import revision
-from ember.search.query import count_matches, explain, find_ids, find_page
+from ember.search.query import explain, find_ids, find_page, total_of
 from ember.store.base import (
     CurrentState,
     HistoryQuery,
@@ -598,16 +598,23 @@ class Engine:
                     local_base=self.settings.base_url,
                 )
                 controls = parse_controls(scope.types, query, strict)
-                total = count_matches(session, found) if controls.wants_total else None
+                page = None
+                if not controls.count_only:
+                    page = find_page(session, found, controls.sort, count, controls.page)
+                total = None
+                if controls.wants_total:
+                    # a first page (of a non-zero _count) that ends the search holds the total
+                    first = page if count and controls.page is None else None
+                    estimate = controls.total == "estimate"
+                    total = total_of(session, found, estimate, first)
                 warnings = [*controls.ignored, *reindex.warnings(jobs, found)]
                 if controls.explain:
                     plan = explain(
                         session, self.store.dialect, found, controls.sort, count, controls.page
                     )
                     warnings.append(Issue("information", "informational", plan, None))
-                if controls.count_only:
+                if page is None:
                     return SearchResult([], found, controls, None, None, total, [], warnings)
-                page = find_page(session, found, controls.sort, count, controls.page)
                 versions = load_included(session, page.keys)
                 keys = find_included(session, page.keys, controls.includes)
                 included = load_included(session, keys)

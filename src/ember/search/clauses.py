@@ -34,15 +34,18 @@ def split_prefix(value: str, code: str) -> tuple[str, str]:
 
 
 def date_range(low: str, high: str, prefix: str, start: int, end: int) -> Condition:
-    """Row range [low, high) against the search range [start, end)."""
+    """Row range [low, high) against the search range [start, end). Rows always have
+    low < high (per-1 holds for stored Periods), so `low < end` follows from `inside`: it
+    bounds the index range searched for eq and le."""
     inside = f"({low} >= ? AND {high} <= ?)"
+    bounded = f"{low} < ? AND "
     conditions: dict[str, Condition] = {
-        "eq": (inside, [start, end]),
+        "eq": (f"({bounded}{inside})", [end, start, end]),
         "ne": (f"({low} < ? OR {high} > ?)", [start, end]),
         "gt": (f"{high} > ?", [end]),
         "lt": (f"{low} < ?", [start]),
         "ge": (f"({high} > ? OR {inside})", [end, start, end]),
-        "le": (f"({low} < ? OR {inside})", [start, start, end]),
+        "le": (f"({bounded}({low} < ? OR {inside}))", [end, start, start, end]),
         "sa": (f"{low} >= ?", [end]),
         "eb": (f"{high} <= ?", [start]),
         "ap": (f"({low} < ? AND {high} > ?)", [end, start]),

@@ -105,16 +105,26 @@ def _any_of(tests: list[Condition]) -> Condition:
 Values = tuple[str, ...]
 
 
+def _has_row(row: str, table: str, alias: str, test: str, negate: bool, drive: bool) -> str:
+    """`row` has an index row `alias` in `table` meeting `test`. The criterion that
+    drives the search is an uncorrelated IN: its index is searched once and the list
+    read in pk order (a page can stop early). Every other criterion probes the index
+    rows of each candidate by (res_pk, param), so its matches are never all listed."""
+    if drive and not negate:
+        return f"{row}.pk IN (SELECT {alias}.res_pk FROM {table} {alias} WHERE {test})"
+    return (
+        f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM {table} {alias} "
+        f"WHERE {alias}.res_pk = {row}.pk AND {test})"
+    )
+
+
 def _missing(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
     if values not in (("true",), ("false",)) or leaf.resource_level:
         raise invalid(f"{code!r} takes true or false", code)
     alias = statement.next("m")
-    negate = "NOT " if values == ("true",) else ""
-    return (
-        f"{row}.pk {negate}IN (SELECT {alias}.res_pk FROM {TABLES[leaf.param.type]} {alias} "
-        f"WHERE {alias}.param = ?)",
-        [leaf.param.code],
-    )
+    negate = values == ("true",)
+    test = f"{alias}.param = ?"
+    return _has_row(row, TABLES[leaf.param.type], alias, test, negate, False), [leaf.param.code]
 
 
 def _composite(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
@@ -134,9 +144,7 @@ def _composite(leaf: Leaf, row: str, code: str, values: Values, statement: State
     for value in values:
         pieces = split_values(value, "$")
         if len(pieces) != len(parts):
-            raise invalid(
-                f"{value!r} of {code!r} needs {len(parts)} parts separated by $", code
-            )
+            raise invalid(f"{value!r} of {code!r} needs {len(parts)} parts separated by $", code)
         tests = [
             _value_test(Leaf(part.param, None), alias, code, statement.local_base)(piece)
             for part, alias, piece in zip(parts, aliases, pieces, strict=True)
@@ -163,18 +171,20 @@ def _fulltext(leaf: Leaf, row: str, code: str, values: Values, statement: Statem
     return f"{row}.pk IN (SELECT {alias}.rowid FROM fulltext_index {alias} WHERE {test})", [text]
 
 
-def _leaf(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
+def _leaf(
+    leaf: Leaf, row: str, code: str, values: Values, statement: Statement, drive: bool
+) -> Condition:
     if leaf.param.code in fulltext.COLUMNS:
         return _fulltext(leaf, row, code, values, statement)
     if leaf.modifier == "missing":
         return _missing(leaf, row, code, values, statement)
     if leaf.param.type == "composite":
         return _composite(leaf, row, code, values, statement)
-    negate = "NOT " if leaf.modifier in ("not", "not-in") else ""
+    negate = leaf.modifier in ("not", "not-in")
     if leaf.resource_level:
         test = _value_test(leaf, row, code)
         sql, params = _any_of([test(v) for v in values])
-        return negate + sql, params
+        return ("NOT " if negate else "") + sql, params
     alias = statement.next("i")
     table, index_param = TABLES[leaf.param.type], leaf.param.code
     if leaf.modifier == "text":
@@ -183,12 +193,8 @@ def _leaf(leaf: Leaf, row: str, code: str, values: Values, statement: Statement)
         table, index_param = TABLES["token"], f"{index_param}:{leaf.modifier}"
     test = _value_test(leaf, alias, code, statement.local_base)
     sql, params = _any_of([test(v) for v in values])
-    # uncorrelated IN: the index is searched once, not once per candidate resource
-    return (
-        f"{row}.pk {negate}IN (SELECT {alias}.res_pk FROM {table} {alias} "
-        f"WHERE {alias}.param = ? AND {sql})",
-        [index_param, *params],
-    )
+    condition = _has_row(row, table, alias, f"{alias}.param = ? AND {sql}", negate, drive)
+    return condition, [index_param, *params]
 
 
 def _listed(row: str, code: str, values: Values, statement: Statement) -> Condition:
@@ -210,34 +216,79 @@ def _listed(row: str, code: str, values: Values, statement: Statement) -> Condit
     )
 
 
-def _target(target: Target, row: str, code: str, values: Values, statement: Statement) -> Condition:
+def _target(
+    target: Target, row: str, code: str, values: Values, statement: Statement, drive: bool
+) -> Condition:
     if isinstance(target, Leaf):
-        return _leaf(target, row, code, values, statement)
+        return _leaf(target, row, code, values, statement, drive)
     if isinstance(target, Listed):
         return _listed(row, code, values, statement)
     link, other = statement.next("l"), statement.next("r")
-    inner, inner_params = _target(target.then, other, code, values, statement)
+    inner, inner_params = _target(target.then, other, code, values, statement, drive)
     if isinstance(target, Chain):
         marks = ", ".join("?" for _ in target.targets)
-        # the targets first, then the references to them (by the lookup index)
+        params = [target.param.code, *target.targets, False, *inner_params]
+        targets = f"{other}.type IN ({marks}) AND {other}.deleted = ? AND {inner}"
+        if drive:  # the targets first, then the references to them (by the lookup index)
+            return (
+                f"{row}.pk IN (SELECT {link}.res_pk FROM reference_index {link} "
+                f"WHERE {link}.param = ? AND ({link}.target_type, {link}.target_id) IN "
+                f"(SELECT {other}.type, {other}.id FROM resources {other} WHERE {targets}))",
+                params,
+            )
         return (
-            f"{row}.pk IN (SELECT {link}.res_pk FROM reference_index {link} "
-            f"WHERE {link}.param = ? AND ({link}.target_type, {link}.target_id) IN "
-            f"(SELECT {other}.type, {other}.id FROM resources {other} "
-            f"WHERE {other}.type IN ({marks}) AND {other}.deleted = ? AND {inner}))",
-            [target.param.code, *target.targets, False, *inner_params],
+            f"EXISTS (SELECT 1 FROM reference_index {link} JOIN resources {other} "
+            f"ON {other}.type = {link}.target_type AND {other}.id = {link}.target_id "
+            f"WHERE {link}.res_pk = {row}.pk AND {link}.param = ? AND {targets})",
+            params,
         )
     assert isinstance(target, Reverse)
-    return (
-        f"({row}.type, {row}.id) IN (SELECT {link}.target_type, {link}.target_id "
+    params = [target.param.code, target.source_type, False, *inner_params]
+    sources = (
         f"FROM reference_index {link} JOIN resources {other} ON {other}.pk = {link}.res_pk "
-        f"WHERE {link}.param = ? AND {other}.type = ? AND {other}.deleted = ? AND {inner})",
-        [target.param.code, target.source_type, False, *inner_params],
+        f"WHERE {link}.param = ? AND {other}.type = ? AND {other}.deleted = ? AND {inner}"
+    )
+    if drive:
+        return (
+            f"({row}.type, {row}.id) IN (SELECT {link}.target_type, {link}.target_id {sources})",
+            params,
+        )
+    return (
+        f"EXISTS (SELECT 1 {sources} "
+        f"AND {link}.target_type = {row}.type AND {link}.target_id = {row}.id)",
+        params,
     )
 
 
-def criterion(item: Criterion, row: str, statement: Statement) -> Condition:
-    return _target(item.target, row, item.code, item.values, statement)
+def criterion(item: Criterion, row: str, statement: Statement, drive: bool = False) -> Condition:
+    return _target(item.target, row, item.code, item.values, statement, drive)
+
+
+# How few matches a criterion of each kind is likely to have (lower: fewer). There are
+# no statistics per value, so the kind decides which criterion drives a search.
+_TYPE_RANK = {"reference": 2, "token": 4, "string": 6, "uri": 6, "number": 8, "quantity": 8}
+_DATE_RANK, _REVERSE_RANK, _NEVER_DRIVES = 10, 12, 99
+
+
+def _rank(target: Target) -> int:
+    if isinstance(target, Chain):  # a chain mostly names one target (subject.identifier)
+        return _rank(target.then) - 1
+    if isinstance(target, Reverse):
+        return _REVERSE_RANK
+    if not isinstance(target, Leaf):  # _list: its own IN list, whatever drives
+        return _NEVER_DRIVES
+    if target.resource_level:
+        return 0 if target.param.code == "_id" and target.modifier is None else _NEVER_DRIVES
+    if target.modifier in ("missing", "not", "not-in", "contains"):  # no index range
+        return _NEVER_DRIVES
+    return _TYPE_RANK.get(target.param.type, _DATE_RANK)
+
+
+def _driver(criteria: Criteria) -> int | None:
+    """The position of the criterion that drives the search, if any."""
+    ranked = [(_rank(c.target), n) for n, c in enumerate(criteria.criteria)]
+    best = min(ranked, default=(_NEVER_DRIVES, None))
+    return best[1] if best[0] < _NEVER_DRIVES else None
 
 
 def _in_compartment(compartment: Compartment, types: tuple[str, ...], row: str) -> Condition:
@@ -273,8 +324,9 @@ def _in_compartment(compartment: Compartment, types: tuple[str, ...], row: str) 
     return "(" + (" OR ".join(alternatives) or "1 = 0") + ")", params
 
 
-def where(criteria: Criteria, dialect: str, row: str = "r") -> Condition:
-    """The condition live resources of the searched types must meet, over row `row`."""
+def _conditions(
+    criteria: Criteria, dialect: str, row: str, driver: int | None, skip: int | None = None
+) -> Condition:
     statement = Statement(dialect, criteria.local_base)
     sql = [f"{row}.deleted = ?"]
     params: list[object] = [False]
@@ -285,8 +337,42 @@ def where(criteria: Criteria, dialect: str, row: str = "r") -> Condition:
         condition, condition_params = _in_compartment(criteria.compartment, criteria.types, row)
         sql.append(condition)
         params.extend(condition_params)
-    for item in criteria.criteria:
-        condition, condition_params = criterion(item, row, statement)
-        sql.append(condition)
-        params.extend(condition_params)
+    for n, item in enumerate(criteria.criteria):
+        if n != skip:
+            condition, condition_params = criterion(item, row, statement, n == driver)
+            sql.append(condition)
+            params.extend(condition_params)
     return " AND ".join(sql), params
+
+
+def where(criteria: Criteria, dialect: str, row: str = "r") -> Condition:
+    """The condition live resources of the searched types must meet, over row `row`."""
+    return _conditions(criteria, dialect, row, _driver(criteria))
+
+
+def _streams(item: Criterion) -> bool:
+    """One system|code token: its lookup index (param, code, system, res_pk) lists the
+    matches in pk order, one row each, so a page reads only its own rows."""
+    target = item.target
+    if not isinstance(target, Leaf) or target.param.type != "token" or len(item.values) != 1:
+        return False
+    parts = split_values(item.values[0], "|")
+    return target.modifier is None and not target.resource_level and len(parts) == 2 and all(parts)
+
+
+def page_source(criteria: Criteria, dialect: str) -> tuple[str, str, list[object]]:
+    """FROM and WHERE of a page query over resource row `r`, the column its pk is read
+    from (in page order where it can be) and the parameters."""
+    driver = _driver(criteria)
+    if driver is None or not _streams(criteria.criteria[driver]):
+        condition, params = where(criteria, dialect)
+        return f"resources r WHERE {condition}", "r.pk", params
+    item = criteria.criteria[driver]
+    test, test_params = clauses.token("d", item.values[0])
+    condition, params = _conditions(criteria, dialect, "r", None, skip=driver)
+    return (
+        f"{TABLES['token']} d JOIN resources r ON r.pk = d.res_pk "
+        f"WHERE d.param = ? AND {test} AND {condition}",
+        "d.res_pk",
+        [item.target.param.code, *test_params, *params],
+    )

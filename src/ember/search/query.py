@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ember.search.criteria import Criteria, common_parameter, invalid
 from ember.search.dates import EARLIEST, LATEST
 from ember.search.parameters import FULLTEXT
-from ember.search.plan import TABLES, where
+from ember.search.plan import TABLES, page_source, where
 from ember.store.base import Reader
 
 # The column a parameter sorts by, and what a resource without a value sorts as
@@ -133,8 +133,8 @@ def page_statement(
     cursor: str | None,
 ) -> tuple[str, list[object]]:
     """The one statement a page runs: up to count + 1 rows (pk, type, id, sort keys...)."""
-    condition, params = where(criteria, dialect)
-    selected = ["r.pk", "r.type", "r.id"]
+    source, pk_column, params = page_source(criteria, dialect)
+    selected = [f"{pk_column} AS pk", "r.type", "r.id"]
     sort_params: list[object] = []
     for n, key in enumerate(sort):
         expression, expression_params = _sort_expression(key)
@@ -143,7 +143,7 @@ def page_statement(
     backwards, position = decode_cursor(cursor, len(sort) + 1) if cursor else (False, [])
     columns = _columns(sort, backwards)
     order = ", ".join(f"{column}{' DESC' if descending else ''}" for column, descending in columns)
-    sql = f"SELECT {', '.join(selected)} FROM resources r WHERE {condition}"
+    sql = f"SELECT {', '.join(selected)} FROM {source}"
     outer_where, outer_params = "", []
     if cursor is not None:
         outer_where, outer_params = _after(columns, position)
@@ -201,6 +201,28 @@ def count_matches(reader: Reader, criteria: Criteria) -> int:
     condition, params = where(criteria, reader.dialect)
     rows = reader.query(f"SELECT COUNT(*) FROM resources r WHERE {condition}", params)
     return int(rows[0][0])
+
+
+def estimate_matches(reader: Reader, criteria: Criteria) -> int:
+    """`_total=estimate`: PostgreSQL's planner estimate, which reads none of the matches;
+    SQLite keeps no estimates, so there it is the count."""
+    if reader.dialect != "postgresql":
+        return count_matches(reader, criteria)
+    condition, params = where(criteria, reader.dialect)
+    rows = reader.query(
+        f"EXPLAIN (FORMAT JSON) SELECT r.pk FROM resources r WHERE {condition}", params
+    )
+    return max(0, round(rows[0][0][0]["Plan"]["Plan Rows"]))
+
+
+def total_of(reader: Reader, criteria: Criteria, estimate: bool, first: Page | None) -> int:
+    """The total of a search (exact unless an estimate will do); a first page that ends
+    the search already tells it, without counting."""
+    if first is not None and first.next_cursor is None:
+        return len(first.ids)
+    if estimate:
+        return estimate_matches(reader, criteria)
+    return count_matches(reader, criteria)
 
 
 def find_ids(reader: Reader, criteria: Criteria, limit: int) -> list[str]:

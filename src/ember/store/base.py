@@ -244,3 +244,8 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def refresh_statistics(self) -> None:
+        """Let the query planner see the data as it is now (after a bulk load): without
+        statistics it may scan a whole resource type instead of one selective index."""
+        with self.writing() as writer:
+            writer.execute("ANALYZE")

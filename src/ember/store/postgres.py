@@ -111,5 +111,11 @@ class PostgresStore(Store):
             yield session
             session.flush()
 
+    def refresh_statistics(self) -> None:
+        # VACUUM too (outside a transaction, as it must run): it marks the loaded pages
+        # all-visible, so the covering indexes answer without visiting the table
+        with self._pool.connection() as connection:
+            connection.execute("VACUUM (ANALYZE)")
+
     def close(self) -> None:
         self._pool.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sqlite3
 from collections.abc import Iterator
@@ -98,6 +99,12 @@ class SQLiteStore(Store):
     def close(self) -> None:
         while True:
             try:
-                self._idle.get_nowait().close()
+                connection = self._idle.get_nowait()
             except queue.Empty:
                 return
+            # SQLite's advice: refresh the planner's statistics where they have gone stale;
+            # not worth waiting for another writer (load workers close together)
+            with contextlib.suppress(sqlite3.OperationalError):
+                connection.execute("PRAGMA busy_timeout = 0")
+                connection.execute("PRAGMA optimize")
+            connection.close()
