@@ -70,8 +70,9 @@ class IndexRows:
     # composite parameters: one row per value of a component of an item (param, item
     # number, component number, then the columns of the component's type, see below)
     composites: Sequence[tuple[object, ...]] = ()
-    # (narrative words, words of all text), for _text and _content; None: not indexed
-    fulltext: tuple[Sequence[str], Sequence[str]] | None = None
+    # (narrative words, words of all text), each joined by spaces, for _text and
+    # _content; None: not indexed
+    fulltext: tuple[str, str] | None = None
 
 
 # Columns of the composite index each component type fills, in the order of its rows

@@ -331,9 +331,10 @@ class SQLSession(Writer):
             self._execute(f"DELETE FROM {table} WHERE res_pk = ?", (pk,))
         self._execute("DELETE FROM fulltext_index WHERE rowid = ?", (pk,))
 
-    def fulltext_value(self, words: Sequence[str]) -> str:
-        """What a full-text column stores: the words, which FTS5 splits at the spaces."""
-        return " ".join(words)
+    def fulltext_value(self, words: str) -> str:
+        """What a full-text column stores: the words (joined by spaces), which FTS5 splits
+        at the spaces."""
+        return words
 
     def _write_index(self, pk: int, index: IndexRows) -> None:
         for field in INDEX_TABLES:
