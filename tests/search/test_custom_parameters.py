@@ -137,6 +137,8 @@ def test_changing_the_expression_rebuilds_the_rows(client: TestClient) -> None:
     ("change", "expression"),
     [
         ({"expression": "Patient.name.where("}, "SearchParameter.expression"),
+        ({"expression": "(" * 3000 + "Patient.name" + ")" * 3000}, "SearchParameter.expression"),
+        ({"expression": " | ".join(["Patient.name"] * 5000)}, "SearchParameter.expression"),
         ({"base": ["Patient", "Nonsense"]}, "SearchParameter.base[1]"),
         ({"type": "composite"}, "SearchParameter.type"),
         ({"code": "name"}, "SearchParameter.code"),  # Patient's own name parameter
