@@ -2,12 +2,15 @@
 
     .venv/bin/python benchmarks/profiling.py read [--backend B] [--requests N] [--py-spy]
     .venv/bin/python benchmarks/profiling.py load [--backend B]
+    .venv/bin/python benchmarks/profiling.py asgi [--backend B] [--requests N]
 
 Data: the synthea and carebundle sets of data.py (small by default). `read` loads them
 with `ember load`, then runs the read scenario against `ember serve` (one worker) under
 pyinstrument (the event loop's thread only), or under py-spy (every thread, native code
 included: collapsed stacks for a flame graph, and the functions with the most samples
-of their own printed); `load` profiles `ember load` in one process with pyinstrument.
+of their own printed); `load` profiles `ember load` in one process with pyinstrument;
+`asgi` calls the ASGI app directly for the reads (no HTTP server, no load generator, so
+the CPU time per read is the app's own, whatever else the machine is doing).
 The profile is written under benchmarks/results/ and its path printed.
 """
 
@@ -26,6 +29,7 @@ from data import dataset
 from harness import ROOT, database, print_row, server
 from scenarios import Corpus, read
 
+from ember.api.app import create_app
 from ember.config import Settings
 from ember.engine.interactions import Engine
 from ember.load import load_paths
@@ -62,9 +66,64 @@ def _ids(url: str) -> dict[str, list[str]]:
     return ids
 
 
+async def _asgi_reads(
+    settings: Settings, ids: dict[str, list[str]], requests: int, out: Path
+) -> None:
+    """Reads by id straight into the ASGI app, one at a time, under pyinstrument."""
+    from pyinstrument import Profiler
+
+    app = create_app(settings)
+    startup: asyncio.Queue[dict] = asyncio.Queue()
+    started = asyncio.Event()
+
+    async def lifespan_send(message: dict) -> None:
+        if message["type"] == "lifespan.startup.complete":
+            started.set()
+
+    await startup.put({"type": "lifespan.startup"})
+    lifespan = asyncio.create_task(app({"type": "lifespan"}, startup.get, lifespan_send))
+    await started.wait()
+    everything = [(t, i) for t, some in ids.items() for i in some]
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"read answered {message['status']}")
+
+    async def read(n: int) -> None:
+        type_, id_ = everything[n % len(everything)]
+        path = f"/fhir/{type_}/{id_}"
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "scheme": "http",
+            "server": ("127.0.0.1", 8080),
+            "headers": [(b"host", b"127.0.0.1:8080"), (b"accept", b"application/fhir+json")],
+        }
+        await app(scope, receive, send)
+
+    for n in range(min(1000, requests)):  # warm-up
+        await read(n)
+    cpu = time.process_time()
+    with Profiler(async_mode="disabled") as profiler:
+        for n in range(requests):
+            await read(n)
+    cpu = time.process_time() - cpu
+    out.write_text(profiler.output_text(color=False))
+    print(f"{requests} reads: {1e6 * cpu / requests:.1f} µs CPU each (profiled)")
+    await startup.put({"type": "lifespan.shutdown"})
+    await lifespan
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=("read", "load"))
+    parser.add_argument("what", choices=("read", "load", "asgi"))
     parser.add_argument("--backend", default="sqlite")
     parser.add_argument("--synthea-patients", type=int, default=3)
     parser.add_argument("--carebundle-patients", type=int, default=50)
@@ -86,6 +145,9 @@ def main() -> None:
                 summary = load_paths(folders, settings, workers=1, progress=False)
             out.write_text(profiler.output_text(color=False))
             print(f"{summary.loaded} resources at {summary.per_second:.0f} res/s")
+        elif args.what == "asgi":
+            load_paths(folders, settings, workers=2, progress=False)
+            asyncio.run(_asgi_reads(settings, _ids(url), args.requests, out))
         else:
             load_paths(folders, settings, workers=2, progress=False)
             corpus = Corpus([], 0, args.concurrency, ids=_ids(url))

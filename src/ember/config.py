@@ -34,6 +34,9 @@ class Settings:
     # invariants and bindings on write: off, warn (checked, never blocking) or reject
     # (errors refuse the write); structural checks always run and always reject
     validation: str = "reject"
+    # claimed profiles (meta.profile) on write: off, warn (default: a claim is an assertion
+    # real data often breaks, e.g. Synthea's vital signs without a value) or reject (422)
+    profile_validation: str = "warn"
     # _text/_content: full-text rows written with every version (off saves their cost)
     fulltext: bool = True
     log_level: str = "info"
@@ -58,6 +61,8 @@ class Settings:
         return cls(**values)
 
     def __post_init__(self) -> None:
-        if self.validation not in VALIDATION_MODES:
-            modes = " | ".join(VALIDATION_MODES)
-            raise ValueError(f"validation must be one of {modes}, got {self.validation!r}")
+        for name in ("validation", "profile_validation"):
+            mode = getattr(self, name)
+            if mode not in VALIDATION_MODES:
+                modes = " | ".join(VALIDATION_MODES)
+                raise ValueError(f"{name} must be one of {modes}, got {mode!r}")

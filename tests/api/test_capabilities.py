@@ -18,6 +18,16 @@ def test_capability_statement(client: TestClient) -> None:
     assert {i["code"] for i in patient["interaction"]} >= {"read", "vread", "update", "create"}
     assert {p["name"] for p in patient["searchParam"]} >= {"_id", "identifier", "name", "birthdate"}
     assert "Binary" in resources
+    observation = {p["name"]: p["type"] for p in resources["Observation"]["searchParam"]}
+    assert observation["component-code-value-quantity"] == "composite"
+    rest = statement["rest"][0]
+    assert {i["code"] for i in rest["interaction"]} >= {"history-system", "search-system"}
+    assert {p["name"] for p in rest["searchParam"]} >= {"_id", "_lastUpdated", "_tag", "_list"}
+    assert "http://hl7.org/fhir/CompartmentDefinition/relatedPerson" in rest["compartment"]
+    for url in rest["compartment"]:  # each one is searchable at [Compartment]/[id]/*
+        code = url.rsplit("/", 1)[1]
+        search = client.get(f"/fhir/{code[0].upper()}{code[1:]}/x/*")
+        assert search.status_code == 200, url
 
 
 def test_capability_modes(client: TestClient) -> None:

@@ -151,7 +151,7 @@ def test_unexpected_errors_are_outcomes_without_internals(
     def explode(*args: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(Engine, "read", explode)
+    monkeypatch.setattr(Engine, "read_async", explode)
     response = client.get("/fhir/Patient/x")
     outcome = _outcome(response, 500)
     assert "secret" not in response.text

@@ -1,5 +1,6 @@
 """Profiles stored through the API validate the resources that claim them: on write (as
-the `validation` setting says) and in $validate, across processes sharing a database."""
+the `profile_validation` setting says) and in $validate, across processes sharing a
+database."""
 
 from __future__ import annotations
 
@@ -66,16 +67,22 @@ def _issues(response: Any) -> list[tuple[str, str]]:
     return [(i["severity"], i["code"]) for i in response.json()["issue"]]
 
 
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Claimed profiles enforced (the default only warns: tests/fhir/validation/test_on_write)."""
+    return Settings(database_url=database_url, profile_validation="reject")
+
+
 def test_a_stored_profile_rejects_writes_that_break_it(client: TestClient) -> None:
     assert client.put("/fhir/StructureDefinition/lab-observation", json=PROFILE).status_code == 201
     assert client.post("/fhir/Observation", json=_observation()).status_code == 201
     response = client.post("/fhir/Observation", json=_without(_observation(), "subject"))
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     issue = response.json()["issue"][0]
     assert issue["expression"] == ["Observation"]
     assert "Observation.subject: minimum required = 1" in issue["diagnostics"]
     vitals = _observation(category=[{"coding": [{**LAB, "code": "vital-signs"}]}])
-    assert client.post("/fhir/Observation", json=vitals).status_code == 400
+    assert client.post("/fhir/Observation", json=vitals).status_code == 422
 
 
 def test_an_updated_profile_takes_effect_at_once(client: TestClient) -> None:
@@ -84,7 +91,7 @@ def test_an_updated_profile_takes_effect_at_once(client: TestClient) -> None:
     assert client.put("/fhir/StructureDefinition/lab-observation", json=relaxed).status_code == 201
     assert client.post("/fhir/Observation", json=no_subject).status_code == 201
     assert client.put("/fhir/StructureDefinition/lab-observation", json=PROFILE).status_code == 200
-    assert client.post("/fhir/Observation", json=no_subject).status_code == 400
+    assert client.post("/fhir/Observation", json=no_subject).status_code == 422
     assert client.delete("/fhir/StructureDefinition/lab-observation").status_code == 204
     assert client.post("/fhir/Observation", json=no_subject).status_code == 201
 
@@ -115,7 +122,8 @@ def test_validate_uses_stored_profiles_claimed_or_asked_for(client: TestClient) 
 
 
 def test_warn_mode_stores_and_returns_the_issues_on_request(settings: Settings) -> None:
-    with TestClient(create_app(replace(settings, validation="warn"))) as client:
+    app = create_app(replace(settings, validation="warn", profile_validation="warn"))
+    with TestClient(app) as client:
         client.put("/fhir/StructureDefinition/lab-observation", json=PROFILE)
         bad = _without(_observation(), "subject")
         response = client.post("/fhir/Observation", json=bad)
@@ -177,7 +185,7 @@ def test_a_patch_is_checked_against_the_claimed_stored_profile(client: TestClien
     response = client.patch(
         f"/fhir/Observation/{created['id']}", content=orjson.dumps(remove_subject), headers=headers
     )
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert "Observation.subject: minimum required = 1" in response.text
 
 
@@ -188,7 +196,7 @@ def test_a_differential_without_its_root_element_still_applies(client: TestClien
     rootless = {**PROFILE, "differential": {"element": rules}}
     assert client.put("/fhir/StructureDefinition/lab-observation", json=rootless).status_code == 201
     response = client.post("/fhir/Observation", json=_without(_observation(), "subject"))
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert "Observation.subject: minimum required = 1" in response.text
     response = client.post("/fhir/Observation/$validate", json=_observation(note=[{"text": "a"}]))
     assert response.status_code == 200
@@ -211,7 +219,7 @@ def test_an_extension_slice_given_by_its_profile_alone_is_enforced(client: TestC
     assert response.status_code == 201
     patient = {"resourceType": "Patient", "meta": {"profile": [url]}}
     response = client.post("/fhir/Patient", json=patient)
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert "Patient.extension:born: minimum required = 1" in response.text
     born = {"url": birth_place, "valueAddress": {"city": "Lyon"}}
     assert client.post("/fhir/Patient", json={**patient, "extension": [born]}).status_code == 201

@@ -14,6 +14,7 @@ from ember.config import Settings
 from ember.engine.interactions import Engine
 from ember.load import load_paths
 from ember.store import HistoryQuery, open_store
+from tests.store.test_store import planned_rows
 
 
 def _patient(id_: str | None = None, family: str = "Smith") -> dict[str, Any]:
@@ -183,3 +184,13 @@ def test_parallel_workers_load_the_same(tmp_path: Path, settings: Settings, engi
     assert summary.loaded == 6 * 2 + 1200
     assert _count(engine, "Patient") == 6 + 1200
     assert _count(engine, "Observation") == 6
+
+
+def test_a_load_leaves_planner_statistics(tmp_path: Path, settings: Settings) -> None:
+    patients = [_patient(f"q{n}") for n in range(4)]
+    load_paths([str(_write(tmp_path / "p.ndjson", _ndjson(patients)))], settings)
+    store = open_store(settings.database_url)
+    try:
+        assert planned_rows(store) == 4
+    finally:
+        store.close()

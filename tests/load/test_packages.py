@@ -80,7 +80,8 @@ def test_a_package_loads_its_resources_which_then_validate(
     assert summary.by_type == {"StructureDefinition": 1, "CodeSystem": 1, "ValueSet": 1}
     store = open_store(settings.database_url)
     try:
-        engine = Engine(store, settings)
+        # profiles enforced on write, so their refusals show what the package brought
+        engine = Engine(store, replace(settings, profile_validation="reject"))
         assert engine.read("ValueSet", "colours").version == 1
         claims = {"resourceType": "Patient", "meta": {"profile": [PROFILE_URL]}}
         with pytest.raises(FhirError) as refused:

@@ -349,11 +349,11 @@ def test_a_parameter_deleted_during_its_rebuild_leaves_no_rows(
     compute = reindex.index_rows
     deleted: list[bool] = []
 
-    def deleted_while_computing(resource: dict[str, Any], params: Any) -> Any:
+    def deleted_while_computing(*args: Any) -> Any:
         if not deleted:  # a change committed between the batch's read and its write
             second.delete("SearchParameter", "nickname")
             deleted.append(True)
-        return compute(resource, params)
+        return compute(*args)
 
     monkeypatch.setattr(reindex, "index_rows", deleted_while_computing)
     reindex.run(store, first.search_parameters.sync)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ember.search.dates import parse_range
+from ember.search.dates import approximate, parse_range
 
 
 def _us(*args: int) -> int:
@@ -37,3 +37,11 @@ def test_ranges(text: str, start: int, end: int) -> None:
 def test_invalid(text: str) -> None:
     with pytest.raises(ValueError):
         parse_range(text)
+
+
+def test_approximate_widens_by_a_tenth_of_the_gap_to_now() -> None:
+    now = _us(2020, 1, 1)
+    start, end = parse_range("2010-01-01")
+    low, high = approximate(start, end, now)
+    assert start - low == high - end == (now - start) // 10
+    assert approximate(now, now + 1, now) == (now, now + 1)  # no gap, no widening

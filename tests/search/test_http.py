@@ -2,54 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from starlette.testclient import TestClient
 
-
-def _put(client: TestClient, resource: dict[str, Any]) -> None:
-    path = f"/fhir/{resource['resourceType']}/{resource['id']}"
-    assert client.put(path, json=resource).status_code in (200, 201)
-
-
-@pytest.fixture
-def people(client: TestClient) -> TestClient:
-    _put(client, {"resourceType": "Organization", "id": "org", "name": "Acme Hospital"})
-    _put(
-        client,
-        {
-            "resourceType": "Practitioner",
-            "id": "doc",
-            "name": [{"family": "House"}],
-        },
-    )
-    for n, family in enumerate(["Adams", "Baker", "Clark", "Davis", "Evans"]):
-        patient: dict[str, Any] = {
-            "resourceType": "Patient",
-            "id": f"p{n}",
-            "name": [{"family": family}],
-            "birthDate": f"19{70 + n}-01-01",
-            "managingOrganization": {"reference": "Organization/org"},
-        }
-        if n % 2 == 0:
-            patient["generalPractitioner"] = [{"reference": "Practitioner/doc"}]
-        _put(client, patient)
-        _put(
-            client,
-            {
-                "resourceType": "Observation",
-                "id": f"o{n}",
-                "status": "final",
-                "code": {"coding": [{"system": "http://loinc.org", "code": f"c{n % 2}"}]},
-                "subject": {"reference": f"Patient/p{n}"},
-            },
-        )
-    return client
-
-
-def _ids(bundle: dict[str, Any]) -> list[str]:
-    return [e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+from tests.search.conftest import match_ids as _ids
+from tests.search.conftest import put as _put
 
 
 def test_sorted_pages_follow_next_links(people: TestClient) -> None:
@@ -78,6 +34,24 @@ def test_totals_and_summary_count(people: TestClient) -> None:
     assert accurate["total"] == 2 and len(_ids(accurate)) == 1
     assert "total" not in people.get("/fhir/Patient?_total=none").json()
     assert people.get("/fhir/Patient?_total=some").status_code == 400
+    # the total of a search whose first page holds every match, of a later page, of none
+    complete = people.get("/fhir/Patient?family=a,b&_total=accurate&_count=2").json()
+    assert complete["total"] == 2 and len(_ids(complete)) == 2
+    later = people.get(next(x["url"] for x in accurate["link"] if x["relation"] == "next"))
+    assert later.json()["total"] == 2 and len(_ids(later.json())) == 1
+    none = people.get("/fhir/Patient?family=zz&_total=accurate").json()
+    assert none["total"] == 0
+    zero = people.get("/fhir/Patient?family=a,b&_total=accurate&_count=0").json()
+    assert zero["total"] == 2 and not zero.get("entry")
+
+
+def test_total_estimate(people: TestClient) -> None:
+    """An estimate is a count on SQLite and the planner's guess on PostgreSQL: a number
+    either way, exact where the first page already holds every match."""
+    estimated = people.get("/fhir/Patient?_total=estimate&_count=2").json()
+    assert isinstance(estimated["total"], int) and estimated["total"] >= 0
+    assert len(_ids(estimated)) == 2
+    assert people.get("/fhir/Patient?family=a&_total=estimate").json()["total"] == 1
 
 
 def test_chains_and_reverse_chains(people: TestClient) -> None:
@@ -189,3 +163,33 @@ def test_previous_links(people: TestClient) -> None:
     again = people.get(back).json()
     assert _ids(again) == ["p0", "p1"]
     assert "previous" not in {link["relation"] for link in again["link"]}
+
+
+def test_composite_and_terminology_modifiers(people: TestClient) -> None:
+    _put(
+        people,
+        {
+            "resourceType": "Observation",
+            "id": "bp",
+            "status": "final",
+            "code": {"text": "blood pressure"},
+            "component": [
+                {
+                    "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                    "valueQuantity": {"value": value, "unit": "mmHg"},
+                }
+                for code, value in (("8480-6", 120), ("8462-4", 80))
+            ],
+        },
+    )
+    found = people.get("/fhir/Observation?component-code-value-quantity=8480-6$ge120").json()
+    assert _ids(found) == ["bp"]
+    apart = people.get("/fhir/Observation?component-code-value-quantity=8462-4$ge120").json()
+    assert _ids(apart) == []
+    statuses = "http://hl7.org/fhir/ValueSet/observation-status"
+    assert len(_ids(people.get(f"/fhir/Observation?status:in={statuses}").json())) == 6
+    assert _ids(people.get(f"/fhir/Observation?status:not-in={statuses}").json()) == []
+    unknown = people.get("/fhir/Observation?code:in=http://example.org/ValueSet/none")
+    assert unknown.status_code == 400
+    (issue,) = unknown.json()["issue"]
+    assert issue["code"] == "not-supported" and issue["expression"] == ["code:in"]

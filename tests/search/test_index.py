@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ember.search.dates import LATEST, parse_range
 from ember.search.index import extractors, index_rows
+from ember.store.base import COMPOSITE_COLUMNS
 
 PATIENT = {
     "resourceType": "Patient",
@@ -42,13 +43,13 @@ def test_patient_rows() -> None:
         None,
         "Practitioner/d1",
     ) in rows.references
-    assert (
-        "organization",
-        "Organization",
-        "o1",
-        "2",
-        "http://other.org/fhir/Organization/o1",
-    ) in rows.references
+    # an absolute URL to another server names no resource here: only its url counts
+    assert ("organization", None, None, "2", "http://other.org/fhir/Organization/o1") in (
+        rows.references
+    )
+    # under this server's own base it is a local reference
+    local = index_rows(PATIENT, "http://other.org/fhir/").references
+    assert ("organization", "Organization", "o1", "2", "Organization/o1") in local
 
 
 def test_observation_rows_quantities_periods_and_failures() -> None:
@@ -85,3 +86,27 @@ def test_a_failing_expression_falls_back_to_of_type() -> None:
     }
     values = {q[3] for q in index_rows(many).quantities if q[0] == "component-value-quantity"}
     assert values == {1.0, 2.0}
+
+
+def test_composite_rows_number_items_and_skip_incomplete_ones() -> None:
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": 120, "unit": "mmHg"},
+            },
+            {"code": {"coding": [{"system": "http://loinc.org", "code": "x"}]}},  # no value
+        ],
+    }
+    composites = index_rows(observation).composites
+    rows = [r for r in composites if r[0] == "component-code-value-quantity"]
+    by_column = [dict(zip(COMPOSITE_COLUMNS, row, strict=True)) for row in rows]
+    assert [(r["item"], r["component"], r["code"], r["value"]) for r in by_column] == [
+        (0, 0, "8480-6", None),
+        (0, 1, "mmHg", 120.0),
+    ]
+    # the Observation itself has no value: code-value-quantity has no complete item
+    assert not [r for r in index_rows(observation).composites if r[0] == "code-value-quantity"]

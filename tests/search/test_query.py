@@ -13,6 +13,8 @@ from ember.search.index import index_rows
 from ember.search.query import count_matches, find_page, parse_sort
 from ember.store import Store, StoredVersion, open_store
 
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+UCUM = "http://unitsofmeasure.org"
 RESOURCES: list[dict[str, Any]] = [
     {
         "resourceType": "Patient",
@@ -33,11 +35,18 @@ RESOURCES: list[dict[str, Any]] = [
     {
         "resourceType": "Patient",
         "id": "p2",
+        "meta": {"tag": [{"system": "urn:t", "code": "new"}]},
         "name": [{"family": "Mullins", "given": ["Bob"]}],
         "gender": "male",
         "birthDate": "1980",
     },
-    {"resourceType": "Patient", "id": "p3", "name": [{"family": "Smith"}], "gender": "male"},
+    {
+        "resourceType": "Patient",
+        "id": "p3",
+        "meta": {"tag": [{"system": "urn:t", "code": "new"}]},
+        "name": [{"family": "Smith"}],
+        "gender": "male",
+    },
     {"resourceType": "Practitioner", "id": "d1", "name": [{"family": "House"}]},
     {
         "resourceType": "Observation",
@@ -57,6 +66,28 @@ RESOURCES: list[dict[str, Any]] = [
         "effectiveDateTime": "2024-02-01",
         "valueQuantity": {"value": 120, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"},
     },
+    {
+        "resourceType": "Observation",
+        "id": "bp",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                "valueQuantity": {"value": value, "system": UCUM, "code": "mm[Hg]"},
+            }
+            for code, value in (("8480-6", 120), ("8462-4", 80))
+        ],
+    },
+    *(
+        {
+            "resourceType": "Condition",
+            "id": f"c-{status}",
+            "clinicalStatus": {"coding": [{"system": CLINICAL, "code": status}]},
+            "subject": {"reference": "Patient/p1"},
+        }
+        for status in ("recurrence", "resolved", "active")
+    ),
     {
         "resourceType": "RiskAssessment",
         "id": "r1",
@@ -120,6 +151,8 @@ def _ids(store: Store, type_: str, query: str) -> list[str]:
         ("Patient", "birthdate=eb1980", ["p1"]),
         ("Patient", "birthdate=ne1980", ["p1"]),
         ("Patient", "birthdate=ap1980-06-01", ["p2"]),
+        # widened by a tenth of the 50 years since: 1969-11 to 1980-02 takes both
+        ("Patient", "birthdate=ap1975-01-01", ["p1", "p2"]),
         ("Patient", "general-practitioner=Practitioner/d1", ["p1"]),
         ("Patient", "general-practitioner=d1", ["p1"]),
         ("Patient", "general-practitioner:Practitioner=d1", ["p1"]),
@@ -135,6 +168,35 @@ def _ids(store: Store, type_: str, query: str) -> list[str]:
         ("Observation", "value-quantity=gt100", ["o1", "o2"]),
         ("Observation", "value-quantity=lt5000", ["o2"]),
         ("Observation", "subject=Patient/p2", ["o2"]),
+        (
+            "Patient",
+            "gender:in=http://hl7.org/fhir/ValueSet/administrative-gender",
+            ["p1", "p2", "p3"],
+        ),
+        ("Patient", "gender:not-in=http://hl7.org/fhir/ValueSet/administrative-gender", []),
+        (
+            "Condition",
+            "clinical-status:in=http://hl7.org/fhir/ValueSet/condition-clinical|4.0.1",
+            ["c-recurrence", "c-resolved", "c-active"],
+        ),
+        (
+            "Condition",
+            "clinical-status:not-in=http://hl7.org/fhir/ValueSet/languages",
+            ["c-recurrence", "c-resolved", "c-active"],
+        ),
+        ("Condition", f"clinical-status:below={CLINICAL}|active", ["c-recurrence", "c-active"]),
+        ("Condition", f"clinical-status:below={CLINICAL}|inactive", ["c-resolved"]),
+        ("Condition", f"clinical-status:above={CLINICAL}|recurrence", ["c-recurrence", "c-active"]),
+        ("Condition", f"clinical-status:above={CLINICAL}|inactive", []),
+        # composites: the parts must match one item (one component) together
+        ("Observation", "component-code-value-quantity=http://loinc.org|8480-6$gt100", ["bp"]),
+        ("Observation", "component-code-value-quantity=http://loinc.org|8462-4$gt100", []),
+        ("Observation", "component-code-value-quantity=8462-4$gt100,8462-4$lt90", ["bp"]),
+        ("Observation", f"combo-code-value-quantity=8462-4$80|{UCUM}|mm[Hg]", ["bp"]),
+        ("Observation", "combo-code-value-quantity=85354-9$80", []),
+        ("Observation", f"code-value-quantity=http://loinc.org|15074-8$5.4|{UCUM}|mg", ["o1"]),
+        ("Observation", "code-value-quantity=15074-8$lt5", []),
+        ("Observation", "code-value-quantity:missing=false", ["o1", "o2"]),
         ("RiskAssessment", "probability=0.75", ["r1"]),
         ("RiskAssessment", "probability=0.8", ["r1"]),  # 0.8 stands for [0.75, 0.85)
         ("RiskAssessment", "probability=0.76", []),
@@ -147,8 +209,55 @@ def test_criteria(store: Store, type_: str, query: str, expected: list[str]) -> 
     assert _ids(store, type_, query) == expected
 
 
-def test_sort_and_keyset_pages(store: Store) -> None:
-    criteria = parse("Patient", "", strict=True)
+# One criterion drives a search (its index searched once); the others are probed per
+# candidate: every kind of criterion in both roles must find the same.
+@pytest.mark.parametrize(
+    ("type_", "query", "expected"),
+    [
+        ("Patient", "birthdate=le1975", ["p1"]),
+        ("Patient", "birthdate=le1970-03-05&gender=female", ["p1"]),
+        ("Patient", "birthdate=1970&gender=female,male", ["p1"]),
+        ("Patient", "birthdate=1980-06&gender=male", []),
+        ("Patient", "family=mul&gender:not=male", ["p1"]),
+        ("Patient", "gender=male&birthdate:missing=true", ["p3"]),
+        ("Patient", "gender=male&birthdate:missing=false", ["p2"]),
+        ("Patient", "_id=p1,p2&family=mul&gender=male", ["p2"]),
+        ("Observation", "subject=Patient/p1&subject:Patient.family=mul", ["o1"]),
+        ("Observation", "subject=Patient/p2&subject:Patient.family=smith", []),
+        ("Observation", "subject:Patient.gender=male&code=8480-6", ["o2"]),
+        ("Observation", "subject:Patient.gender=female&code=8480-6", []),
+        (
+            "Observation",
+            "code=15074-8&subject:Patient.general-practitioner:Practitioner.family=house",
+            ["o1"],
+        ),
+        ("Observation", "code=8480-6&subject:Patient.general-practitioner.family=house", []),
+        ("Patient", "gender=female&_has:Observation:subject:code=15074-8", ["p1"]),
+        ("Patient", "gender=male&_has:Observation:subject:code=15074-8", []),
+        ("Patient", "_has:Observation:subject:code=8480-6", ["p2"]),
+        ("Patient", "family=s&_has:Observation:subject:code=8480-6", []),
+        ("Observation", "code=http://loinc.org|15074-8&date=2024-01-01", ["o1"]),
+        ("Observation", "code=http://loinc.org|15074-8&date=2024-02-01", []),
+        ("Observation", "code=http://loinc.org|8480-6&subject:Patient.gender=male", ["o2"]),
+        ("Observation", "code=http://loinc.org|8480-6,http://loinc.org|15074-8", ["o1", "o2"]),
+    ],
+)
+def test_driving_and_probed_criteria(
+    store: Store, type_: str, query: str, expected: list[str]
+) -> None:
+    assert _ids(store, type_, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "members"),
+    [
+        ("", {"p1", "p2", "p3"}),
+        # one system|code token: pages read its index in pk order
+        ("_tag=urn:t|new", {"p2", "p3"}),
+    ],
+)
+def test_sort_and_keyset_pages(store: Store, query: str, members: set[str]) -> None:
+    criteria = parse("Patient", query, strict=True)
     for raw, expected in [
         ("family", ["p1", "p2", "p3"]),
         ("-family", ["p3", "p2", "p1"]),
@@ -156,7 +265,8 @@ def test_sort_and_keyset_pages(store: Store) -> None:
         ("-birthdate", ["p2", "p1", "p3"]),
         ("gender,-_id", ["p1", "p3", "p2"]),
     ]:
-        sort = parse_sort("Patient", raw)
+        expected = [id_ for id_ in expected if id_ in members]
+        sort = parse_sort(("Patient",), raw)
         seen: list[str] = []
         cursor = None
         with store.reading() as reader:
@@ -177,7 +287,7 @@ def test_sort_and_keyset_pages(store: Store) -> None:
                 previous = page.previous_cursor
         assert back == expected, raw
     with store.reading() as reader:
-        assert count_matches(reader, criteria) == 3
+        assert count_matches(reader, criteria) == len(members)
 
 
 @pytest.mark.parametrize(
@@ -189,10 +299,18 @@ def test_sort_and_keyset_pages(store: Store) -> None:
         "value-quantity=abc",
         "gender:missing=maybe",
         "identifier:in=http://vs",
+        "code:in=http://hl7.org/fhir/ValueSet/observation-codes",
+        "code:below=http://loinc.org|1234-5",
+        "status:below=http://hl7.org/fhir/observation-status|nonsense",
+        "status:above=final",
+        "subject:below=Patient/1",
+        "code-value-quantity=http://loinc.org|8480-6",
+        "code-value-quantity=8480-6$x",
+        "code-value-quantity:exact=8480-6$1",
     ],
 )
 def test_invalid_values_name_the_parameter(store: Store, query: str) -> None:
-    type_ = "Observation" if query.startswith("value") else "Patient"
+    type_ = "Observation" if query.startswith(("value", "code", "status", "subject")) else "Patient"
     with pytest.raises(InvalidSearch) as error:
         _ids(store, type_, query)
     assert error.value.issue.expression == query.split("=")[0]

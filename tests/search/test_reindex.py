@@ -32,9 +32,9 @@ def _warnings(reader: Reader, query: str) -> list[Issue]:
     return reindex.warnings(reindex.pending(reader), parse("Patient", query, strict=True))
 
 
-def _found(store: Store, query: str) -> list[str]:
+def _found(store: Store, query: str, type_: str = "Patient") -> list[str]:
     with store.reading() as reader:
-        return find_ids(reader, parse("Patient", query, strict=True), 100)
+        return find_ids(reader, parse(type_, query, strict=True), 100)
 
 
 @pytest.fixture
@@ -73,6 +73,15 @@ def test_a_job_rebuilds_in_batches_and_resumes(
     assert _found(store, "_content=fam3") == []  # only the job's parameter was rebuilt
 
 
+OBSERVATION = {
+    "resourceType": "Observation",
+    "id": "obs",
+    "status": "final",
+    "code": {"coding": [{"code": "c"}]},
+    "valueQuantity": {"value": 3},
+}
+
+
 def _old_store(path: Path, version: int, resources: list[dict[str, Any]]) -> str:
     """A SQLite store at schema `version` holding `resources` (without index rows)."""
     connection = sqlite3.connect(path)
@@ -99,14 +108,27 @@ def _old_store(path: Path, version: int, resources: list[dict[str, Any]]) -> str
 
 def test_upgrading_a_store_with_data_starts_a_rebuild(tmp_path: Path) -> None:
     patient = {"resourceType": "Patient", "id": "old", "gender": "other"}
-    store = open_store(_old_store(tmp_path / "old.db", 1, [patient]))
+    store = open_store(_old_store(tmp_path / "old.db", 1, [patient, OBSERVATION]))
     try:
         with store.reading() as reader:
-            (job,) = reindex.pending(reader)  # everything, full text included
-        assert job.params is None and job.total == 1
+            (job,) = reindex.pending(reader)  # everything, full text and composites included
+        assert job.params is None and job.total == 2
         reindex.run(store)
         assert _found(store, "gender=other") == ["old"]
         assert _found(store, "_content=other") == ["old"]
+        assert _found(store, "code-value-quantity=c$3", "Observation") == ["obs"]
+    finally:
+        store.close()
+
+
+def test_upgrading_to_composites_rebuilds_them(tmp_path: Path) -> None:
+    store = open_store(_old_store(tmp_path / "v6.db", 6, [OBSERVATION]))
+    try:
+        with store.reading() as reader:
+            (job,) = reindex.pending(reader)
+        assert job.params is not None and "component-code-value-quantity" in job.params
+        reindex.run(store)
+        assert _found(store, "code-value-quantity=c$3", "Observation") == ["obs"]
     finally:
         store.close()
 
@@ -124,8 +146,10 @@ def test_upgrading_to_full_text_rebuilds_it(
     store = open_store(_old_store(tmp_path / "v4.db", 4, resources))
     try:
         with store.reading() as reader:
-            (job,) = reindex.pending(reader)
+            job, *composites = reindex.pending(reader)
         assert job.params == params and job.total == len(stored)
+        # the composite rebuild (schema v7) is part of one of everything, else apart
+        assert len(composites) == (0 if params is None else 1)
     finally:
         store.close()
 
@@ -138,12 +162,14 @@ def test_a_resource_written_during_a_batch_keeps_the_rows_of_that_write(
         reindex.start(writer, ("family",))
     newer = {"resourceType": "Patient", "id": "p0", "name": [{"family": "Newer"}]}
 
-    def written_meanwhile(resource: dict[str, Any], only: Collection[str] | None) -> IndexRows:
+    def written_meanwhile(
+        resource: dict[str, Any], local_base: str | None, only: Collection[str] | None
+    ) -> IndexRows:
         with store.writing() as writer:
             state = writer.lock("Patient", "p0")
             version = StoredVersion("Patient", "p0", 2, 1, "PUT", orjson.dumps(newer))
             writer.write_version(state, version, index_rows(newer))
-        return index_rows(resource, only)  # of the version the batch read: stale now
+        return index_rows(resource, local_base, only)  # of the version the batch read: stale
 
     monkeypatch.setattr(reindex, "index_rows", written_meanwhile)
     with store.reading() as reader:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ember.store import HistoryQuery, StoredVersion, open_store
+from ember.store import HistoryQuery, Store, StoredVersion, open_store
 from ember.store.base import IndexRows
 from ember.store.schema import migrations
 
@@ -91,3 +91,44 @@ def test_reopening_keeps_data_and_schema(database_url: str) -> None:
 def test_unknown_database_url() -> None:
     with pytest.raises(ValueError, match="unsupported database URL"):
         open_store("mysql://nope")
+
+
+def planned_rows(store: Store) -> float | None:
+    """How many resources the query planner believes there are (None: no statistics)."""
+    with store.reading() as reader:
+        if store.dialect == "sqlite":
+            rows = reader.query("SELECT stat FROM sqlite_stat1 WHERE idx = 'resources_type_live'")
+            return float(rows[0][0].split()[0]) if rows else None
+        (reltuples,) = reader.query("SELECT reltuples FROM pg_class WHERE relname = 'resources'")
+        return None if reltuples[0] < 0 else float(reltuples[0])
+
+
+def test_refresh_statistics_tells_the_planner_the_size(database_url: str) -> None:
+    store = open_store(database_url)
+    try:
+        for n in range(3):
+            with store.writing() as writer:
+                writer.write_version(None, _version(f"s{n}", 1, n))
+        assert planned_rows(store) != 3
+        store.refresh_statistics()
+        assert planned_rows(store) == 3
+    finally:
+        store.close()
+
+
+def test_reference_joins_compare_types_in_one_collation(database_url: str) -> None:
+    """resources.type and reference_index.target_type collate alike on PostgreSQL, so a
+    join from a reference to its target can use the (type, id) index."""
+    store = open_store(database_url)
+    try:
+        if store.dialect != "postgresql":
+            pytest.skip("SQLite compares text in one (binary) collation")
+        with store.reading() as reader:
+            rows = reader.query(
+                "SELECT table_name, collation_name FROM information_schema.columns "
+                "WHERE (table_name, column_name) IN "
+                "(('resources', 'type'), ('reference_index', 'target_type'))"
+            )
+        assert dict(rows) == {"resources": "C", "reference_index": "C"}
+    finally:
+        store.close()

@@ -12,6 +12,7 @@ from ember.api.formats import FORMATS
 from ember.engine.interactions import Engine
 from ember.fhir import definitions
 from ember.operations import registered
+from ember.search.compartments import compartment_codes
 from ember.search.criteria import supported_parameters
 
 _STATUS_EXTENSION = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
@@ -36,6 +37,22 @@ def _is_normative(engine: Engine, type_name: str) -> bool:
     )
 
 
+def _search_params(type_name: str) -> list[dict[str, Any]]:
+    return [
+        {"name": p.code, "definition": p.url, "type": p.type, "documentation": p.description}
+        for p in supported_parameters(type_name)
+    ]
+
+
+# _list has no SearchParameter in R4 (search.html#list); stated for every type
+_LIST_PARAM = {
+    "name": "_list",
+    "type": "special",
+    "documentation": "Resources named in entry.item of the List with this id "
+    "(functional lists such as $current-allergies are not supported)",
+}
+
+
 def _resource(engine: Engine, type_name: str) -> dict[str, Any]:
     settings = engine.settings
     return {
@@ -49,10 +66,7 @@ def _resource(engine: Engine, type_name: str) -> dict[str, Any]:
         "conditionalRead": "full-support",
         "conditionalUpdate": True,
         "conditionalDelete": "multiple",
-        "searchParam": [
-            {"name": p.code, "definition": p.url, "type": p.type, "documentation": p.description}
-            for p in supported_parameters(type_name)
-        ],
+        "searchParam": _search_params(type_name),
         "operation": _operations({"type", "instance"}),
     }
 
@@ -86,7 +100,13 @@ def capability_statement(engine: Engine, base_url: str, mode: str) -> dict[str, 
             {
                 "mode": "server",
                 "resource": [_resource(engine, t) for t in types],
-                "interaction": [{"code": "history-system"}],
+                "interaction": [{"code": "history-system"}, {"code": "search-system"}],
+                # parameters for searches across types: those every type has
+                "searchParam": [*_search_params("Resource"), _LIST_PARAM],
+                "compartment": [
+                    f"http://hl7.org/fhir/CompartmentDefinition/{code[0].lower()}{code[1:]}"
+                    for code in compartment_codes(engine.model.version)
+                ],
                 **({"operation": system} if (system := _operations({"system"})) else {}),
             }
         ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from starlette.requests import Request
 
@@ -14,6 +15,10 @@ from ember.engine.errors import FhirError, bad_request
 RETURN_MINIMAL = "minimal"
 RETURN_REPRESENTATION = "representation"
 RETURN_OUTCOME = "OperationOutcome"
+
+
+# Clients send the same few Accept headers again and again.
+_negotiate = lru_cache(maxsize=256)(response_format)
 
 
 def _prefer(header: str | None) -> dict[str, str]:
@@ -38,13 +43,20 @@ class FhirRequest:
 
     @classmethod
     def read(cls, request: Request, settings: Settings) -> FhirRequest:
-        query = list(request.query_params.multi_items())
+        # the query string is parsed only when there is one (plain reads have none)
+        query = list(request.query_params.multi_items()) if request.scope["query_string"] else []
+        accept = prefer = None
+        for name, value in request.scope["headers"]:  # one pass; the first of each counts
+            if name == b"accept" and accept is None:
+                accept = value.decode("latin-1")
+            elif name == b"prefer" and prefer is None:
+                prefer = value.decode("latin-1")
         format_param = next((v for k, v in query if k == "_format"), None)
-        fmt = response_format(format_param, request.headers.get("accept"))
+        fmt = _negotiate(format_param, accept)
         pretty_values = [v for k, v in query if k == "_pretty"]
         if pretty_values and pretty_values[-1] not in ("true", "false"):
             raise bad_request("_pretty must be true or false", "_pretty")
-        prefs = _prefer(request.headers.get("prefer"))
+        prefs = _prefer(prefer)
         prefer_return = prefs.get("return", RETURN_REPRESENTATION)
         if prefer_return not in (RETURN_MINIMAL, RETURN_REPRESENTATION, RETURN_OUTCOME):
             prefer_return = RETURN_REPRESENTATION

@@ -8,7 +8,7 @@ http.html lists (plus the pre-STU3 `application/json+fhir` and `application/xml+
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ember.engine.errors import FhirError
@@ -60,6 +60,10 @@ TURTLE = Format(
 
 FORMATS: tuple[Format, ...] = (JSON, XML, TURTLE)
 _BY_NAME = {name: f for f in FORMATS for name in f.accepted}
+# A client asking for a generic MIME type in Accept gets it back, with the FHIR format as
+# its representation (http.html#mime-type: the server SHOULD respond with it).
+_GENERIC = ("application/json", "text/json", "application/xml", "text/xml")
+_ACCEPTED = {**_BY_NAME, **{mime: replace(_BY_NAME[mime], mime=mime) for mime in _GENERIC}}
 _READABLE_BY_NAME = {name: f for name, f in _BY_NAME.items() if f.parse is not None}
 
 # FHIR versions this server speaks, as the fhirVersion MIME parameter names them.
@@ -103,8 +107,8 @@ def response_format(format_param: str | None, accept: str | None) -> Format:
             continue
         if kind in ("*/*", "application/*"):
             ranked.append((quality, -position, JSON))
-        elif kind in _BY_NAME:
-            ranked.append((quality, -position, _BY_NAME[kind]))
+        elif kind in _ACCEPTED:
+            ranked.append((quality, -position, _ACCEPTED[kind]))
     if not ranked:
         supported = ", ".join(f.mime for f in FORMATS)
         raise FhirError.of(

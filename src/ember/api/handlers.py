@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -12,7 +12,6 @@ from starlette.responses import Response
 
 from ember.api.capability import capability_statement
 from ember.api.context import RETURN_MINIMAL, RETURN_OUTCOME, FhirRequest
-from ember.api.formats import JSON
 from ember.api.responses import (
     Transform,
     json_response,
@@ -25,6 +24,7 @@ from ember.engine import bundles
 from ember.engine.batch import process_bundle
 from ember.engine.errors import FhirError, bad_request
 from ember.engine.interactions import Engine, Patcher
+from ember.engine.scopes import ALL_IN_COMPARTMENT
 from ember.engine.versioning import etag, not_modified, parse_http_date
 from ember.fhir import subset
 from ember.fhir.formats import json as fhir_json
@@ -41,7 +41,7 @@ JSON_PATCH = "application/json-patch+json"
 
 
 def _embed(ctx: FhirRequest) -> bundles.Embed:
-    return orjson.Fragment if ctx.format is JSON and not ctx.pretty else fhir_json.parse
+    return orjson.Fragment if ctx.format.name == "json" and not ctx.pretty else fhir_json.parse
 
 
 def _count(ctx: FhirRequest) -> int:
@@ -79,7 +79,7 @@ def _subset_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
 async def read(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
     transform = _subset_transform(ctx, engine)
     try:
-        stored = await _point_read(engine, engine.read, type_, id_)
+        stored = await engine.read_async(type_, id_)
     except FhirError as error:
         shipped = _served_operation(engine, type_, id_) if error.status == 404 else None
         if shipped is None:
@@ -290,14 +290,66 @@ async def conditional_delete(ctx: FhirRequest, engine: Engine, type_: str) -> Re
     return _delete_response(ctx, message, headers)
 
 
-async def search(
-    ctx: FhirRequest, engine: Engine, type_: str, form: list | None = None
+async def search(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
+    return await _search(ctx, engine, type_, type_)
+
+
+async def search_post(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
+    return await _search(ctx, engine, type_, type_, await _form(ctx))
+
+
+async def compartment_search(
+    ctx: FhirRequest, engine: Engine, code: str, id_: str, type_: str
 ) -> Response:
+    """`[Compartment]/[id]/[type]` or `[Compartment]/[id]/*` (http.html#vsearch)."""
+    return await _compartment_search(ctx, engine, code, id_, type_, [])
+
+
+async def compartment_search_post(
+    ctx: FhirRequest, engine: Engine, code: str, id_: str, type_: str
+) -> Response:
+    return await _compartment_search(ctx, engine, code, id_, type_, await _form(ctx))
+
+
+async def _compartment_search(
+    ctx: FhirRequest, engine: Engine, code: str, id_: str, type_: str, form: list
+) -> Response:
+    engine.check_id(id_)
+    if type_ != ALL_IN_COMPARTMENT:
+        engine.check_type(type_)
+    return await _search(ctx, engine, f"{code}/{id_}/{type_}", type_, form, (code, id_))
+
+
+async def _form(ctx: FhirRequest) -> list[tuple[str, str]]:
+    """The parameters of a POST _search body (http.html#search)."""
+    content_type = ctx.request.headers.get("content-type", "")
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        raise bad_request("POST _search takes an application/x-www-form-urlencoded body")
+    # parsed here rather than by Starlette, which would need python-multipart for forms
+    body = (await ctx.request.body()).decode("utf-8", errors="replace")
+    return parse_qsl(body, keep_blank_values=True)
+
+
+async def _search(
+    ctx: FhirRequest,
+    engine: Engine,
+    path: str,
+    type_: str | None,
+    form: list | None = None,
+    compartment: tuple[str, str] | None = None,
+) -> Response:
+    """A searchset answer; `path` (after the base) is where its links point."""
     count = _count(ctx)
     pairs = ctx.query + (form or [])
     transform = None if ctx.param("_summary") == "count" else _subset_transform(ctx, engine)
-    result = await run_in_threadpool(engine.search_page, type_, pairs, ctx.strict, count)
-    applied = result.criteria.as_query() + result.controls.as_query()
+    result = await run_in_threadpool(
+        engine.search_page, type_, pairs, ctx.strict, count, None, compartment
+    )
+    applied = [
+        *((name, value) for name, value in pairs if name == "_type"),
+        *result.criteria.as_query(),
+        *result.controls.as_query(),
+    ]
     if ctx.param("_count"):
         applied.append(("_count", str(count)))
     embed = _embed(ctx)
@@ -308,7 +360,7 @@ async def search(
 
     bundle = bundles.searchset_bundle(
         ctx.base_url,
-        type_,
+        path,
         applied,
         result.versions,
         result.total,
@@ -326,20 +378,14 @@ async def search(
     ]
     # after the matches, before the outcome entry that searchset_bundle puts last
     bundle["entry"][len(result.versions) : len(result.versions)] = included
-    for relation, cursor in (("next", result.next_cursor), ("previous", result.previous_cursor)):
-        if cursor is not None:
-            query = urlencode([*applied, ("_page", cursor)])
-            bundle["link"].append({"relation": relation, "url": f"{ctx.base_url}/{type_}?{query}"})
+    bundles.add_page_links(
+        bundle,
+        ctx.base_url,
+        path,
+        applied,
+        {"next": result.next_cursor, "previous": result.previous_cursor},
+    )
     return json_response(ctx, bundle)
-
-
-async def search_post(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
-    content_type = ctx.request.headers.get("content-type", "")
-    if not content_type.startswith("application/x-www-form-urlencoded"):
-        raise bad_request("POST _search takes an application/x-www-form-urlencoded body")
-    # parsed here rather than by Starlette, which would need python-multipart for forms
-    body = (await ctx.request.body()).decode("utf-8", errors="replace")
-    return await search(ctx, engine, type_, parse_qsl(body, keep_blank_values=True))
 
 
 async def type_history(ctx: FhirRequest, engine: Engine, type_: str) -> Response:
@@ -355,6 +401,15 @@ async def batch_or_transaction(ctx: FhirRequest, engine: Engine) -> Response:
     prefer = ctx.prefer_return if "prefer" in ctx.request.headers else RETURN_MINIMAL
     response = await run_in_threadpool(process_bundle, engine, bundle, ctx.base_url, prefer)
     return json_response(ctx, response)
+
+
+async def system_search(ctx: FhirRequest, engine: Engine) -> Response:
+    """`[base]?_type=A,B&...`: a search across types (search.html#_type)."""
+    return await _search(ctx, engine, "", None)
+
+
+async def system_search_post(ctx: FhirRequest, engine: Engine) -> Response:
+    return await _search(ctx, engine, "", None, await _form(ctx))
 
 
 async def system_history(ctx: FhirRequest, engine: Engine) -> Response:

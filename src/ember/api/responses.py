@@ -28,7 +28,7 @@ def stored_body(
     content: bytes, fmt: Format, pretty: bool, transform: Transform | None = None
 ) -> bytes:
     """The bytes of a stored resource in the wanted form; plain JSON is sent as stored."""
-    if fmt is JSON and not pretty and transform is None:
+    if fmt.name == "json" and not pretty and transform is None:
         return content
     resource = fhir_json.parse(content)
     if transform is not None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-
-from ember.api.app import create_app
+from ember.api.app import FhirApp, create_app
 from ember.config import Settings
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> FhirApp:
     return create_app(Settings.from_env())

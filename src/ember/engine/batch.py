@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl, urlsplit
 from ember.engine import bundles
 from ember.engine.errors import FhirError, bad_request, not_found, precondition_failed
 from ember.engine.interactions import Engine, Patcher, Prepared, WriteResult, new_id
-from ember.engine.references import rewrite_references
+from ember.engine.references import Mapper, rewrite_references
+from ember.engine.replication import as_transaction
 from ember.engine.versioning import etag, instant, not_modified
 from ember.fhir.formats import json as fhir_json
 from ember.fhir.issues import Issue
@@ -373,38 +374,74 @@ class BundleProcessor:
         for entry in entries:
             if entry.method == "POST":
                 entry.target_id = new_id()
-        self.engine.in_transaction(lambda writer: self._apply(writer, entries))
+        if any(_found_by_search(entry) for entry in entries):
+            self.engine.in_transaction(
+                lambda writer: self._apply(
+                    writer, entries, self._resolve_identities(writer, entries)
+                )
+            )
+        else:
+            # No target to look up: ids, rewritten references and index rows are worked
+            # out before the write transaction, which then mostly writes (SQLite has one
+            # writer at a time; PostgreSQL holds its row locks for less time).
+            placeholders = self._resolve_identities(None, entries)
+            conditional: list[str] = []
+
+            def mapper(reference: str) -> str | None:
+                mapped = placeholders.get(reference)
+                if mapped is None and _is_conditional(reference):
+                    conditional.append(reference)  # needs a search: inside the transaction
+                return mapped
+
+            self._rewrite(entries, mapper)
+            if conditional:
+                self.engine.in_transaction(lambda writer: self._apply(writer, entries, {}))
+            else:
+                self._index(entries)
+                self.engine.in_transaction(lambda writer: self._write_entries(writer, entries))
         return self._response_bundle("transaction-response", entries)
 
-    def _apply(self, writer: Writer, entries: list[Entry]) -> None:
-        placeholders = self._resolve_identities(writer, entries)
+    def _apply(self, writer: Writer, entries: list[Entry], placeholders: dict[str, str]) -> None:
+        """Rewrite references (placeholders, then conditional ones), index and write."""
 
         def mapper(reference: str) -> str | None:
             mapped = placeholders.get(reference)
             if mapped is not None:
                 return mapped
-            if "?" in reference and not reference.startswith(("http:", "https:", "urn:")):
+            if _is_conditional(reference):
                 return self._conditional_reference(writer, reference)
             return None
 
+        self._rewrite(entries, mapper)
+        self._index(entries)
+        self._write_entries(writer, entries)
+
+    def _rewrite(self, entries: list[Entry], mapper: Mapper) -> None:
         for entry in entries:
             if entry.prepared is not None:
                 rewrite_references(self.engine.model, entry.prepared.resource, mapper)
+
+    def _index(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            if entry.prepared is not None:
+                resource = entry.prepared.resource
                 entry.prepared = Prepared(
-                    entry.prepared.resource,
-                    index_rows(entry.prepared.resource),
+                    resource,
+                    index_rows(resource, self.engine.settings.base_url),
                     issues=entry.prepared.issues,
                 )
+
+    def _write_entries(self, writer: Writer, entries: list[Entry]) -> None:
         for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
             try:
                 entry.response = self._transaction_entry(writer, entry)
             except FhirError as error:
                 raise _located(error, entry) from None
 
-    def _resolve_identities(self, writer: Writer, entries: list[Entry]) -> dict[str, str]:
-        """fullUrl -> Type/id for every entry, with conditional targets found by search;
-        two writes to one resource fail the transaction."""
-        engine = self.engine
+    def _resolve_identities(self, writer: Writer | None, entries: list[Entry]) -> dict[str, str]:
+        """fullUrl -> Type/id for every entry, with conditional targets found by search
+        (the writer is needed only for those); two writes to one resource fail the
+        transaction."""
         placeholders: dict[str, str] = {}
         touched: dict[str, int] = {}
         for entry in entries:
@@ -412,25 +449,9 @@ class BundleProcessor:
                 continue
             assert entry.type is not None
             try:
-                if entry.method == "POST" and entry.request.get("ifNoneExist"):
-                    condition = engine.criteria(entry.type, entry.request["ifNoneExist"])
-                    match = engine.resolve_condition(writer, entry.type, condition)
-                    if match is not None:
-                        entry.target_id = match
-                        entry.matched = True
-                elif entry.method in ("PUT", "PATCH") and entry.id is None:
-                    condition = engine.criteria(entry.type, entry.query or "")
-                    match = engine.resolve_condition(writer, entry.type, condition)
-                    if match is None and entry.method == "PATCH":
-                        raise not_found(f"No {entry.type} matches the conditional patch")
-                    body_id = entry.resource.get("id") if entry.method == "PUT" else None
-                    if match is not None and body_id is not None and body_id != match:
-                        raise bad_request(
-                            f"The resource id {body_id!r} differs from the matching "
-                            f"{entry.type}/{match}",
-                            f"{entry.type}.id",
-                        )
-                    entry.target_id = match or body_id or new_id()
+                if _found_by_search(entry):
+                    assert writer is not None  # callers pass one whenever it is needed
+                    self._find_target(writer, entry)
                 elif entry.id is not None:
                     entry.target_id = entry.id
             except FhirError as error:
@@ -448,6 +469,29 @@ class BundleProcessor:
             if entry.full_url:
                 placeholders[entry.full_url] = identity
         return placeholders
+
+    def _find_target(self, writer: Writer, entry: Entry) -> None:
+        """The target of a conditional create, update or patch, by search."""
+        engine = self.engine
+        assert entry.type is not None
+        if entry.method == "POST":
+            condition = engine.criteria(entry.type, entry.request["ifNoneExist"])
+            match = engine.resolve_condition(writer, entry.type, condition)
+            if match is not None:
+                entry.target_id = match
+                entry.matched = True
+            return
+        condition = engine.criteria(entry.type, entry.query or "")
+        match = engine.resolve_condition(writer, entry.type, condition)
+        if match is None and entry.method == "PATCH":
+            raise not_found(f"No {entry.type} matches the conditional patch")
+        body_id = entry.resource.get("id") if entry.method == "PUT" else None
+        if match is not None and body_id is not None and body_id != match:
+            raise bad_request(
+                f"The resource id {body_id!r} differs from the matching {entry.type}/{match}",
+                f"{entry.type}.id",
+            )
+        entry.target_id = match or body_id or new_id()
 
     def _conditional_reference(self, writer: Writer, reference: str) -> str:
         type_, _, query = reference.partition("?")
@@ -506,18 +550,37 @@ class BundleProcessor:
         }
 
 
+def _found_by_search(entry: Entry) -> bool:
+    """Whether a transaction entry's target is found by search (conditional create,
+    update or patch)."""
+    if entry.method == "POST":
+        return bool(entry.request.get("ifNoneExist"))
+    return entry.method in ("PUT", "PATCH") and entry.id is None
+
+
+def _is_conditional(reference: str) -> bool:
+    """A conditional reference (`Patient?identifier=...`), resolved by search."""
+    return "?" in reference and not reference.startswith(("http:", "https:", "urn:"))
+
+
 def process_bundle(
     engine: Engine, bundle: Any, base_url: str, prefer_return: str
 ) -> dict[str, Any]:
-    """The response Bundle of a batch or transaction (400 for any other Bundle)."""
+    """The response Bundle of a batch or transaction; a history Bundle is replayed as a
+    transaction (400 for any other Bundle)."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise bad_request(
-            "POST to the base takes a Bundle of type batch or transaction", "resourceType"
+            "POST to the base takes a Bundle of type batch, transaction or history",
+            "resourceType",
         )
     processor = BundleProcessor(engine, base_url, prefer_return)
     kind = bundle.get("type")
     if kind == "transaction":
         return processor.transaction(bundle)
+    if kind == "history":
+        return processor.transaction(as_transaction(bundle))
     if kind == "batch":
         return processor.batch(bundle)
-    raise bad_request(f"Bundle.type must be batch or transaction, not {kind!r}", "Bundle.type")
+    raise bad_request(
+        f"Bundle.type must be batch, transaction or history, not {kind!r}", "Bundle.type"
+    )

@@ -53,7 +53,8 @@ def _link(relation: str, url: str) -> dict[str, str]:
 
 
 def _url(base: str, path: str, query: list[tuple[str, str]]) -> str:
-    return f"{base}/{path}" + (f"?{urlencode(query)}" if query else "")
+    """`path` after the base ("" for the base itself, as in a system search)."""
+    return (f"{base}/{path}" if path else base) + (f"?{urlencode(query)}" if query else "")
 
 
 def history_bundle(
@@ -120,3 +121,18 @@ def searchset_bundle(
             }
         )
     return _bundle("searchset", total, [_link("self", _url(base_url, path, applied))], entries)
+
+
+def add_page_links(
+    bundle: dict[str, Any],
+    base_url: str,
+    path: str,
+    applied: list[tuple[str, str]],
+    cursors: dict[str, str | None],
+) -> None:
+    """first (the search from its start), then a link per relation with a cursor."""
+    bundle["link"].append(_link("first", _url(base_url, path, applied)))
+    for relation, cursor in cursors.items():
+        if cursor is not None:
+            url = _url(base_url, path, [*applied, ("_page", cursor)])
+            bundle["link"].append(_link(relation, url))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ember.config import Settings
+from ember.engine import scopes
 from ember.engine.errors import (
     FhirError,
     bad_request,
@@ -32,6 +33,7 @@ from ember.fhir.model import get_model
 from ember.fhir.patch.errors import PatchError
 from ember.fhir.subset import is_subsetted
 from ember.fhir.validation import check_rules, validate_resource
+from ember.fhir.validation.rules import check_claimed_profiles
 from ember.search import criteria as search_criteria
 from ember.search import custom, reindex
 from ember.search.controls import Controls, parse_controls
@@ -39,7 +41,7 @@ from ember.search.include import find_included
 from ember.search.include import load as load_included
 from ember.search.index import index_rows
 from ember.search.parameters import revision
-from ember.search.query import count_matches, explain, find_ids, find_page
+from ember.search.query import explain, find_ids, find_page, total_of
 from ember.store.base import (
     CurrentState,
     HistoryQuery,
@@ -100,6 +102,15 @@ class SearchResult:
     warnings: list[Issue]  # e.g. an index rebuild in progress
 
 
+def _live(type_: str, id_: str, stored: StoredVersion | None) -> StoredVersion:
+    """The current version a read answers with: 404 if never stored, 410 if deleted."""
+    if stored is None:
+        raise not_found(f"{type_}/{id_} is not known")
+    if stored.deleted:
+        raise gone(f"{type_}/{id_} was deleted", {"ETag": etag(stored.version)})
+    return stored
+
+
 class Engine:
     """The interactions of one FHIR server over one store."""
 
@@ -114,7 +125,9 @@ class Engine:
         with store.reading() as reader:
             self.search_parameters.sync(reader)
         reindex.follow_fulltext_setting(store, settings.fulltext)
-        self.reindex = reindex.Runner(store, self.search_parameters.sync, background_jobs)
+        self.reindex = reindex.Runner(
+            store, self.search_parameters.sync, background_jobs, settings.base_url
+        )
         # index rebuilds left unfinished (or due after a schema upgrade) carry on
         self.reindex.kick()
         self._transaction = threading.local()  # whether it changed a SearchParameter
@@ -141,7 +154,7 @@ class Engine:
         issues = validate_resource(resource, self.model, max_depth=self.settings.max_depth)
         if any(i.severity in ("error", "fatal") for i in issues):
             raise FhirError(400, issues)
-        kept = self._check_rules(type_, resource) if self.settings.validation != "off" else []
+        kept = self._check_rules(type_, resource)
         if type_ == "SearchParameter":
             # clashes with stored ones are checked in the write transaction
             issues = custom.check(resource, self.model)
@@ -154,33 +167,48 @@ class Engine:
                 f"{type_}.meta.tag",
             )
         return Prepared(
-            resource, index_rows(resource) if index else IndexRows(), issues=tuple(kept)
+            resource,
+            index_rows(resource, self.settings.base_url) if index else IndexRows(),
+            issues=tuple(kept),
         )
 
     def _check_rules(self, type_: str, resource: dict[str, Any]) -> list[Issue]:
-        """Invariants, bindings and claimed profiles: their errors refuse the write in
-        "reject" mode; what did not stop it is returned (for Prefer: return=OperationOutcome)
-        and logged at debug, by rule and location only (no values: they may be PHI)."""
-        resolver = self.definitions.resolver()
-        issues = check_rules(resource, self.model, resolver, resolver.terminology)
-        if self.settings.validation == "reject":
-            errors = [i for i in issues if i.severity in ("error", "fatal")]
-            if errors:
-                raise FhirError(400, errors)
-        for issue in issues:
+        """Base invariants and bindings (setting `validation`), then claimed profiles
+        (setting `profile_validation`): in "reject" mode their errors refuse the write (400
+        for the base rules, 422 for a profile, http.html#2.21.0.5); what did not stop it
+        is returned (for Prefer: return=OperationOutcome) and logged at debug, by rule and
+        location only (no values: they may be PHI)."""
+        settings = self.settings
+        base: list[Issue] = []
+        if settings.validation != "off":
+            base = check_rules(resource, self.model, profiles=False)
+        _refuse_errors(base, settings.validation, 400)
+        claimed: list[Issue] = []
+        if settings.profile_validation != "off":
+            resolver = self.definitions.resolver()
+            found = check_claimed_profiles(resource, self.model, resolver, resolver.terminology)
+            known = set(base)  # profiles often repeat the base's rules
+            claimed = [i for i in dict.fromkeys(found) if i not in known]
+            _refuse_errors(claimed, settings.profile_validation, 422)
+        for issue in (*base, *claimed):
             log.debug("%s %s %s at %s", type_, issue.severity, issue.code, issue.expression)
-        return issues
+        return [*base, *claimed]
 
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
         try:
+            local_base = self.settings.base_url
             try:
-                found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+                found = search_criteria.parse(
+                    type_, query.lstrip("?"), strict=True, local_base=local_base
+                )
             except search_criteria.UnknownParameter:
                 # perhaps a SearchParameter another worker just stored: look once more
                 with self.store.reading() as reader:
                     self.search_parameters.sync(reader)
-                found = search_criteria.parse(type_, query.lstrip("?"), strict=True)
+                found = search_criteria.parse(
+                    type_, query.lstrip("?"), strict=True, local_base=local_base
+                )
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
         if not found.criteria:
@@ -214,7 +242,9 @@ class Engine:
         resource = with_server_meta(prepared.resource, id_, version, timestamp)
         # the parameters changed since the rows were computed (see in_transaction)
         index = (
-            prepared.index if prepared.revision == revision() else index_rows(prepared.resource)
+            prepared.index
+            if prepared.revision == revision()
+            else index_rows(prepared.resource, self.settings.base_url)
         )
         if type_ == "SearchParameter":
             self._search_parameter_changes(writer, id_, resource)
@@ -223,9 +253,7 @@ class Engine:
             StoredVersion(type_, id_, version, timestamp, method, fhir_json.dumps(resource)),
             index,
         )
-        return WriteResult(
-            stored, created=state is None or state.deleted, issues=prepared.issues
-        )
+        return WriteResult(stored, created=state is None or state.deleted, issues=prepared.issues)
 
     def _search_parameter_changes(
         self, writer: Writer, id_: str, resource: dict[str, Any] | None
@@ -481,16 +509,14 @@ class Engine:
     def read(self, type_: str, id_: str, reader: Reader | None = None) -> StoredVersion:
         self.check_type(type_)
         self.check_id(id_)
-        with self._reading(reader) as session:
-            stored = session.current(type_, id_)
-        if stored is None:
-            raise not_found(f"{type_}/{id_} is not known")
-        if stored.deleted:
-            raise gone(
-                f"{type_}/{id_} was deleted",
-                {"ETag": etag(stored.version)},
-            )
-        return stored
+        with nullcontext(reader) if reader is not None else self.store.reading_one() as session:
+            return _live(type_, id_, session.current(type_, id_))
+
+    async def read_async(self, type_: str, id_: str) -> StoredVersion:
+        """read() from the event loop, without blocking it."""
+        self.check_type(type_)
+        self.check_id(id_)
+        return _live(type_, id_, await self.store.current_async(type_, id_))
 
     def vread(
         self, type_: str, id_: str, version: str, reader: Reader | None = None
@@ -544,33 +570,51 @@ class Engine:
 
     def search_page(
         self,
-        type_: str,
+        type_: str | None,
         query: list[tuple[str, str]],
         strict: bool,
         count: int,
         reader: Reader | None = None,
+        compartment: tuple[str, str] | None = None,
     ) -> SearchResult:
         """One page of matches in `_sort` order, the next page's cursor and the total
-        when asked for (`_total`, `_summary=count`)."""
-        self.check_type(type_)
+        when asked for (`_total`, `_summary=count`). `type_` None searches the types of
+        `_type` (or every type); `compartment` (code, id) limits the search to its
+        members, with `type_` a member type or `*`."""
+        if compartment is None and type_ is not None:
+            self.check_type(type_)
+        scope = scopes.resolve(self.model, type_, query, compartment)
         try:
             with self._reading(reader) as session:
                 generation, jobs = reindex.search_state(session)
                 self.search_parameters.refresh(session, generation)
-                found = search_criteria.parse(type_, query, strict=strict)
-                controls = parse_controls(type_, query)
-                total = count_matches(session, found) if controls.wants_total else None
-                warnings = reindex.warnings(jobs, found)
+                found = search_criteria.parse(
+                    scope.types,
+                    query,
+                    strict=strict,
+                    compartment=scope.compartment,
+                    local_base=self.settings.base_url,
+                )
+                controls = parse_controls(scope.types, query, strict)
+                page = None
+                if not controls.count_only:
+                    page = find_page(session, found, controls.sort, count, controls.page)
+                total = None
+                if controls.wants_total:
+                    # a first page (of a non-zero _count) that ends the search holds the total
+                    first = page if count and controls.page is None else None
+                    estimate = controls.total == "estimate"
+                    total = total_of(session, found, estimate, first)
+                warnings = [*controls.ignored, *reindex.warnings(jobs, found)]
                 if controls.explain:
                     plan = explain(
                         session, self.store.dialect, found, controls.sort, count, controls.page
                     )
                     warnings.append(Issue("information", "informational", plan, None))
-                if controls.count_only:
+                if page is None:
                     return SearchResult([], found, controls, None, None, total, [], warnings)
-                page = find_page(session, found, controls.sort, count, controls.page)
-                versions = session.current_many(type_, page.ids)
-                keys = find_included(session, [(type_, i) for i in page.ids], controls.includes)
+                versions = load_included(session, page.keys)
+                keys = find_included(session, page.keys, controls.includes)
                 included = load_included(session, keys)
                 return SearchResult(
                     versions,
@@ -584,3 +628,10 @@ class Engine:
                 )
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
+
+
+def _refuse_errors(issues: list[Issue], mode: str, status: int) -> None:
+    if mode == "reject":
+        errors = [i for i in issues if i.severity in ("error", "fatal")]
+        if errors:
+            raise FhirError(status, errors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from ember.engine.errors import bad_request
 
@@ -36,8 +37,13 @@ def instant(micros: int) -> str:
 
 def http_date(micros: int) -> str:
     """RFC 7231 date for Last-Modified."""
-    moment = datetime.fromtimestamp(micros / 1_000_000, UTC)
-    return moment.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    return _http_date_of_second(micros // 1_000_000)
+
+
+@lru_cache(maxsize=4096)
+def _http_date_of_second(seconds: int) -> str:
+    # resources written in the same second share it: formatting is done once
+    return datetime.fromtimestamp(seconds, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
 def parse_http_date(value: str) -> int | None:

@@ -85,11 +85,13 @@ def load_paths(
         _in_processes(units(files), settings, workers, record)
     bar.close()
     # rebuilds due to SearchParameters loaded: done before returning, so the data is
-    # searchable as soon as the command ends
+    # searchable as soon as the command ends; then the planner learns the new sizes
     store = open_store(settings.database_url)
     try:
         reindex.follow_fulltext_setting(store, settings.fulltext)
-        reindex.run(store, Registry().sync)
+        reindex.run(store, Registry().sync, settings.base_url)
+        if summary.loaded:
+            store.refresh_statistics()
     finally:
         store.close()
     summary.seconds = time.perf_counter() - started

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from ember.search.codes import Codes, UnknownCodes, subsumption_codes, value_set_codes
 from ember.search.criteria import invalid, split_values, unescape
-from ember.search.dates import parse_range
+from ember.search.dates import approximate, now_micros, parse_range
 from ember.search.text import normalize
-from ember.search.values import REFERENCE, to_canonical
+from ember.search.values import REFERENCE, local_path, to_canonical
 
 Condition = tuple[str, list[object]]
 
@@ -33,15 +34,18 @@ def split_prefix(value: str, code: str) -> tuple[str, str]:
 
 
 def date_range(low: str, high: str, prefix: str, start: int, end: int) -> Condition:
-    """Row range [low, high) against the search range [start, end)."""
+    """Row range [low, high) against the search range [start, end). Rows always have
+    low < high (per-1 holds for stored Periods), so `low < end` follows from `inside`: it
+    bounds the index range searched for eq and le."""
     inside = f"({low} >= ? AND {high} <= ?)"
+    bounded = f"{low} < ? AND "
     conditions: dict[str, Condition] = {
-        "eq": (inside, [start, end]),
+        "eq": (f"({bounded}{inside})", [end, start, end]),
         "ne": (f"({low} < ? OR {high} > ?)", [start, end]),
         "gt": (f"{high} > ?", [end]),
         "lt": (f"{low} < ?", [start]),
         "ge": (f"({high} > ? OR {inside})", [end, start, end]),
-        "le": (f"({low} < ? OR {inside})", [start, start, end]),
+        "le": (f"({bounded}({low} < ? OR {inside}))", [end, start, start, end]),
         "sa": (f"{low} >= ?", [end]),
         "eb": (f"{high} <= ?", [start]),
         "ap": (f"({low} < ? AND {high} > ?)", [end, start]),
@@ -55,6 +59,8 @@ def date(low: str, high: str, code: str, value: str) -> Condition:
         start, end = parse_range(text)
     except ValueError:
         raise invalid(f"{text!r} of {code!r} is not a valid date", code) from None
+    if prefix == "ap":
+        start, end = approximate(start, end, now_micros())
     return date_range(low, high, prefix, start, end)
 
 
@@ -172,6 +178,46 @@ def of_type(alias: str, code: str, value: str) -> Condition:
     return f"({test})", [f"{type_code}|{identifier}", *([system] if system else [])]
 
 
+def _code_set(alias: str, codes: Codes, plain_codes: bool) -> Condition:
+    """Rows holding any of `codes`; with `plain_codes`, also rows of a bare code (a `code`
+    element has no system: its binding says which one)."""
+    by_system: dict[str, list[str]] = {}
+    for system, code in sorted(codes):
+        by_system.setdefault(system, []).append(code)
+    groups = [(f"{alias}.system = ?", [system], found) for system, found in by_system.items()]
+    if plain_codes and codes:
+        groups.append((f"{alias}.system IS NULL", [], sorted({code for _, code in codes})))
+    if not groups:
+        return "1 = 0", []
+    sql = " OR ".join(
+        f"({test} AND {alias}.code IN ({', '.join('?' for _ in found)}))"
+        for test, _, found in groups
+    )
+    return f"({sql})", [p for _, params, found in groups for p in (*params, *found)]
+
+
+def in_value_set(alias: str, code: str, value: str) -> Condition:
+    """`:in` / `:not-in`: the codes of a shipped ValueSet (the caller negates)."""
+    try:
+        codes = value_set_codes(unescape(value))
+    except UnknownCodes as exc:
+        raise invalid(f"{code}: {exc}", code, "not-supported") from None
+    return _code_set(alias, codes, plain_codes=True)
+
+
+def subsumed(alias: str, code: str, value: str, below: bool) -> Condition:
+    """`:below` / `:above` system|code: the code and those under (or over) it in the
+    hierarchy of a shipped code system."""
+    parts = [unescape(p) for p in split_values(value, "|")]
+    if len(parts) != 2 or not all(parts):
+        raise invalid(f"{value!r} of {code!r} must be system|code", code)
+    try:
+        codes = subsumption_codes(parts[0], parts[1], below)
+    except UnknownCodes as exc:
+        raise invalid(f"{code}: {exc}", code, "not-supported") from None
+    return _code_set(alias, codes, plain_codes=False)
+
+
 def token_text(alias: str, value: str) -> Condition:
     return starts_with(f"{alias}.normalized", normalize(unescape(value)))
 
@@ -186,9 +232,12 @@ def uri(alias: str, modifier: str | None, value: str) -> Condition:
     return f"{column} = ?", [text]
 
 
-def reference(alias: str, type_modifier: str | None, value: str) -> Condition:
-    """id, Type/id, an absolute URL, or a canonical url|version."""
-    text = unescape(value)
+def reference(
+    alias: str, type_modifier: str | None, value: str, local_base: str | None = None
+) -> Condition:
+    """id, Type/id, an absolute URL (under `local_base`: a Type/id here), or a canonical
+    url|version."""
+    text = local_path(unescape(value), local_base)
     if "://" in text or text.startswith("urn:"):
         url, _, version = text.partition("|")
         if version:

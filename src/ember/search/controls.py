@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ember.fhir.issues import Issue
 from ember.search.criteria import INCLUDE_NAMES, invalid
 from ember.search.include import Include, parse_include
 from ember.search.query import SortKey, parse_sort
 
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
+CONTAINED_MODES = frozenset({"true", "false", "both"})
+CONTAINED_TYPES = frozenset({"container", "contained"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,8 @@ class Controls:
     page: str | None = None  # the cursor of a next link
     includes: tuple[Include, ...] = ()
     explain: bool = False  # __explain=true: the query plan as an information issue
+    contained: tuple[tuple[str, str], ...] = ()  # _contained(Type) as written: false only
+    ignored: tuple[Issue, ...] = ()  # warnings about result parameters not applied
 
     @property
     def count_only(self) -> bool:
@@ -44,20 +49,52 @@ class Controls:
         if self.elements:
             applied.append(("_elements", self.elements))
         applied += [include.written() for include in self.includes]
+        applied += self.contained
         if self.explain:
             applied.append(("__explain", "true"))
         return applied
 
 
-def parse_controls(resource_type: str, pairs: Sequence[tuple[str, str]]) -> Controls:
+def _contained(
+    found: dict[str, str], strict: bool
+) -> tuple[tuple[tuple[str, str], ...], tuple[Issue, ...]]:
+    """_contained / _containedType (search.html#contained) as applied, and a warning when
+    they were not: contained resources are not indexed apart from their container, so
+    only `false` (the default) is answered; anything else is unsupported (an error if
+    strict)."""
+    mode, kind = found.get("_contained"), found.get("_containedType")
+    if mode is not None and mode not in CONTAINED_MODES:
+        raise invalid(f"_contained must be true, false or both, got {mode!r}", "_contained")
+    if kind is not None and kind not in CONTAINED_TYPES:
+        raise invalid(
+            f"_containedType must be container or contained, got {kind!r}", "_containedType"
+        )
+    if mode in ("true", "both"):
+        message = (
+            f"_contained={mode} is not supported: contained resources are only searched as "
+            "parts of their container"
+        )
+        if strict:
+            raise invalid(message, "_contained", "not-supported")
+        return (), (Issue("warning", "not-supported", f"{message}; it was ignored", "_contained"),)
+    written = (("_contained", mode), ("_containedType", kind))
+    return tuple((name, value) for name, value in written if value is not None), ()
+
+
+def parse_controls(
+    types: tuple[str, ...], pairs: Sequence[tuple[str, str]], strict: bool = False
+) -> Controls:
     """Read the result parameters this module applies; raises InvalidSearch."""
     found = dict(pairs)  # a repeated result parameter: the last one counts
     total = found.get("_total")
     if total is not None and total not in TOTAL_MODES:
         raise invalid(f"_total must be none, estimate or accurate, got {total!r}", "_total")
     written_sort = found.get("_sort") or None
+    contained, ignored = _contained(found, strict)
     return Controls(
-        sort=parse_sort(resource_type, written_sort),
+        contained=contained,
+        ignored=ignored,
+        sort=parse_sort(types, written_sort),
         written_sort=written_sort,
         total=total,
         summary=found.get("_summary") or None,

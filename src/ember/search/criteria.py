@@ -14,7 +14,9 @@ from typing import Union
 from urllib.parse import parse_qsl
 
 from ember.fhir.issues import Issue
+from ember.fhir.model import get_model
 from ember.search import fulltext
+from ember.search.compartments import Compartment
 from ember.search.index import indexed
 from ember.search.parameters import (
     FULLTEXT,
@@ -41,18 +43,22 @@ APPLIED_CONTROLS = INCLUDE_NAMES | {
     "_summary",
     "_elements",
     "__explain",
+    "_contained",
+    "_containedType",
+    "_type",  # read where the search is scoped (system and compartment searches)
 }
 
 # Modifiers each parameter type applies (search.html#modifiers); a `:Type` modifier on a
 # reference is handled apart.
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"missing", "exact", "contains"}),
-    "token": frozenset({"missing", "text", "not", "of-type"}),
+    "token": frozenset({"missing", "text", "not", "of-type", "in", "not-in", "above", "below"}),
     "reference": frozenset({"missing", "identifier"}),
     "date": frozenset({"missing"}),
     "number": frozenset({"missing"}),
     "quantity": frozenset({"missing"}),
     "uri": frozenset({"missing", "above", "below"}),
+    "composite": frozenset({"missing"}),
 }
 # Modifiers the specification defines that this server does not apply yet: a 400 saying so.
 NOT_SUPPORTED_MODIFIERS = frozenset({"in", "not-in", "above", "below"})
@@ -104,7 +110,12 @@ class Reverse:
     then: Target
 
 
-Target = Union[Leaf, Chain, Reverse]  # noqa: UP007 (a runtime alias used in dataclasses)
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """_list: resources a List names in its entry.item (search.html#list)."""
+
+
+Target = Union[Leaf, Chain, Reverse, Listed]  # noqa: UP007 (a runtime alias in dataclasses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +127,11 @@ class Criterion:
 
 @dataclass(frozen=True, slots=True)
 class Criteria:
-    resource_type: str
+    types: tuple[str, ...]  # the resource types searched; () for every type
     criteria: tuple[Criterion, ...]  # all must hold: AND
     ignored: tuple[Issue, ...]  # warnings about parameters that were not applied
+    compartment: Compartment | None = None  # only resources in this compartment
+    local_base: str | None = None  # this server's base URL: absolute references under it
 
     def as_query(self) -> list[tuple[str, str]]:
         # values keep their escapes, so joining them gives back the query as written
@@ -156,6 +169,20 @@ def known_parameter(resource_type: str, code: str) -> SearchParameter | None:
     return param
 
 
+def common_parameter(types: tuple[str, ...], code: str) -> SearchParameter | None:
+    """A parameter this engine can search with on every one of `types` (every resource
+    type when empty), with the same meaning (parameter type) on all of them."""
+    found = [known_parameter(t, code) for t in types or all_types()]
+    first = found[0]
+    if first is None or any(p is None or p.type != first.type for p in found):
+        return None
+    return first
+
+
+def all_types() -> tuple[str, ...]:
+    return tuple(sorted(get_model().resource_types))
+
+
 def supported_parameters(resource_type: str) -> list[SearchParameter]:
     """The search parameters of a type this engine applies (for the CapabilityStatement)."""
     table = parameters()
@@ -188,6 +215,8 @@ def _target(resource_type: str, name: str, written: str) -> Target:
         if param is None or param.type != "reference":
             raise _unknown(source_type, code)
         return Reverse(source_type, param, _target(source_type, rest, written))
+    if name == "_list":
+        return Listed()
     head, dot, rest = name.partition(".")
     code, _, modifier = head.partition(":")
     param = known_parameter(resource_type, code)
@@ -224,14 +253,56 @@ def _check_modifier(param: SearchParameter, modifier: str, written: str) -> None
     raise invalid(f"Unknown modifier :{modifier} for {param.type} parameter {written!r}", written)
 
 
+def _shape(target: Target) -> tuple[object, ...]:
+    """What a parsed parameter does, apart from which definition it came from: the
+    same code may be defined once per type (`identifier`) and still mean the same."""
+    if isinstance(target, Leaf):
+        return ("leaf", target.param.code, target.param.type, target.modifier)
+    if isinstance(target, Chain):
+        return ("chain", target.param.code, target.targets, _shape(target.then))
+    if isinstance(target, Reverse):
+        return ("has", target.source_type, target.param.code, _shape(target.then))
+    return ("list",)
+
+
+def _common_target(types: tuple[str, ...], code: str) -> Target:
+    """Parse a parameter for several types (search.html#_type): it must mean the same
+    on all of them; unknown on all is an unknown parameter, on some an error."""
+    if len(types) == 1:
+        return _target(types[0], code, code)
+    found: list[Target] = []
+    unknown: list[str] = []
+    for type_ in types or all_types():
+        try:
+            found.append(_target(type_, code, code))
+        except UnknownParameter:
+            unknown.append(type_)
+    scope = ", ".join(types) if types else "every resource type"
+    if not found:
+        raise _unknown(scope, code)
+    if unknown:
+        raise invalid(
+            f"Search parameter {code!r} is not defined for {', '.join(unknown[:5])}"
+            f"{' and others' if len(unknown) > 5 else ''}: a search on {scope} can only use "
+            "parameters common to all of them",
+            code,
+        )
+    if len({_shape(t) for t in found}) > 1:
+        raise invalid(f"Search parameter {code!r} means different things on {scope}", code)
+    return found[0]
+
+
 def parse(
-    resource_type: str,
+    types: str | Sequence[str],
     query: str | Sequence[tuple[str, str]],
     *,
     strict: bool,
+    compartment: Compartment | None = None,
+    local_base: str | None = None,
 ) -> Criteria:
-    """Parse search parameters; unknown ones are errors if strict, else ignored with a
-    warning. Raises InvalidSearch."""
+    """Parse search parameters for one type, several, or every type (`()`); unknown
+    ones are errors if strict, else ignored with a warning. Raises InvalidSearch."""
+    scope = (types,) if isinstance(types, str) else tuple(types)
     pairs = parse_qsl(query, keep_blank_values=True) if isinstance(query, str) else list(query)
     criteria: list[Criterion] = []
     ignored: list[Issue] = []
@@ -239,7 +310,7 @@ def parse(
         if code in APPLIED_CONTROLS:
             continue
         try:
-            target = _target(resource_type, code, code)
+            target = _common_target(scope, code)
         except UnknownParameter as exc:
             if strict:
                 raise
@@ -249,4 +320,4 @@ def parse(
         if raw == "":
             raise invalid(f"Search parameter {code!r} has an empty value", code)
         criteria.append(Criterion(code, target, split_values(raw)))
-    return Criteria(resource_type, tuple(criteria), tuple(ignored))
+    return Criteria(scope, tuple(criteria), tuple(ignored), compartment, local_base)

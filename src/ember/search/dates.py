@@ -71,3 +71,15 @@ def parse_range(text: str) -> tuple[int, int]:
     start = datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
     step = 10 ** max(0, 6 - len(fraction))
     return _micros(start), _micros(start) + step
+
+
+def approximate(start: int, end: int, now: int) -> tuple[int, int]:
+    """The range `ap` searches: widened on both sides by 10% of the gap between now and
+    the value (search.html#prefix), so a date long ago is matched more loosely."""
+    gap = max(abs(now - start), abs(now - end))
+    margin = gap // 10
+    return start - margin, end + margin
+
+
+def now_micros() -> int:
+    return _micros(datetime.now(UTC))

@@ -83,7 +83,7 @@ def _targets(reader: Reader, include: Include, keys: list[Key]) -> list[Key]:
     rows = reader.query(
         "SELECT t.type, t.id FROM reference_index l JOIN resources s ON s.pk = l.res_pk "
         "JOIN resources t ON t.type = l.target_type AND t.id = l.target_id "
-        f"WHERE {matches}{extra} AND t.deleted = ?",
+        f"WHERE {matches}{extra} AND t.deleted = ? ORDER BY t.pk",
         [*match_params, *params, False],
     )
     return [(row[0], row[1]) for row in rows]
@@ -94,7 +94,7 @@ def _sources(reader: Reader, include: Include, keys: list[Key]) -> list[Key]:
     matches, match_params = _pairs(keys, "l.target_type", "l.target_id")
     rows = reader.query(
         "SELECT s.type, s.id FROM reference_index l JOIN resources s ON s.pk = l.res_pk "
-        f"WHERE {matches}{extra} AND s.deleted = ?",
+        f"WHERE {matches}{extra} AND s.deleted = ? ORDER BY s.pk",
         [*match_params, *params, False],
     )
     return [(row[0], row[1]) for row in rows]
@@ -124,8 +124,11 @@ def find_included(
 
 
 def load(reader: Reader, keys: list[Key]) -> list[StoredVersion]:
-    """Current versions of `keys`, one query per type."""
+    """Current versions of `keys` in their order, one query per type."""
     by_type: dict[str, list[str]] = {}
     for type_, id_ in keys:
         by_type.setdefault(type_, []).append(id_)
-    return [v for type_, ids in by_type.items() for v in reader.current_many(type_, ids)]
+    found = {
+        (v.type, v.id): v for type_, ids in by_type.items() for v in reader.current_many(type_, ids)
+    }
+    return [found[key] for key in keys if key in found]

@@ -8,27 +8,31 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
-from functools import cache, lru_cache
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, replace
+from functools import cache, lru_cache, partial
 from typing import Any
 
 from ember.fhir import fhirpath
-from ember.search import fulltext, values
+from ember.fhir.model import get_model
+from ember.search import branches, fulltext, values
 from ember.search.parameters import (
     FULLTEXT,
     RESOURCE_LEVEL,
     SearchParameter,
+    components,
     parameters,
     revision,
 )
 from ember.search.text import normalize
-from ember.store.base import IndexRows
+from ember.store.base import COMPONENT_COLUMNS, COMPOSITE_COLUMNS, IndexRows
 
 log = logging.getLogger(__name__)
 
-# The parameter types with an index table; composite and special are not indexed yet.
-INDEXED_TYPES = frozenset({"string", "token", "date", "reference", "number", "quantity", "uri"})
+# The parameter types with an index table; special ones are not indexed.
+INDEXED_TYPES = frozenset(
+    {"string", "token", "date", "reference", "number", "quantity", "uri", "composite"}
+)
 
 # `X as T` / `X.as(T)` raise on several items; `ofType` keeps the ones of that type,
 # which is what the definitions mean (R5 rewrote them so).
@@ -41,14 +45,20 @@ class Extractor:
     param: SearchParameter
     expression: fhirpath.Expression
     fallback: fhirpath.Expression | None  # with ofType for as, when the first one fails
+    # a composite's parts, evaluated on each item its expression selects
+    components: tuple[Extractor, ...] = ()
+    # the resource properties the expression starts from (None: unknown); a resource
+    # with none of them has no values for it, so it is not evaluated
+    keys: frozenset[str] | None = None
 
-    def evaluate(self, resource: dict[str, Any]) -> list[Any]:
+    def evaluate(self, resource: dict[str, Any], item: Any = None) -> list[Any]:
+        """The values in a resource (or, for a component, in one item of it)."""
         try:
-            return self.expression.evaluate(resource, resolver=_type_only)
+            return self.expression.evaluate(resource, context=item, resolver=_type_only)
         except fhirpath.FHIRPathError:
             if self.fallback is None:
                 raise
-            return self.fallback.evaluate(resource, resolver=_type_only)
+            return self.fallback.evaluate(resource, context=item, resolver=_type_only)
 
 
 def _type_only(reference: str) -> dict[str, Any] | None:
@@ -63,22 +73,33 @@ def _with_of_type(expression: str) -> str | None:
 
 
 @cache
-def _compile(param: SearchParameter) -> Extractor | None:
-    assert param.expression is not None
+def _compile(param: SearchParameter, text: str | None = None) -> Extractor | None:
+    """The extractor of a parameter (of its component `text`, for a composite's part)."""
+    source = text or param.expression
+    assert source is not None
     try:
-        expression = fhirpath.compile(param.expression)
-        fallback_text = _with_of_type(param.expression)
+        expression = fhirpath.compile(source)
+        fallback_text = _with_of_type(source)
         fallback = fhirpath.compile(fallback_text) if fallback_text else None
     except fhirpath.FHIRPathError as exc:
         log.warning("search parameter %s is not indexed: %s", param.url, exc)
         return None
-    return Extractor(param, expression, fallback)
+    if param.type != "composite" or text is not None:
+        return Extractor(param, expression, fallback)
+    parts = components(param) or ()
+    compiled = tuple(_compile(part.param, part.expression) for part in parts)
+    if not parts or any(c is None for c in compiled):
+        return None
+    return Extractor(param, expression, fallback, tuple(c for c in compiled if c is not None))
 
 
 def indexed(param: SearchParameter) -> bool:
     """Whether the parameter has index rows (resource-level ones live in `resources`)."""
     return (
-        param.type in INDEXED_TYPES and bool(param.expression) and param.code not in RESOURCE_LEVEL
+        param.type in INDEXED_TYPES
+        and bool(param.expression)
+        and param.code not in RESOURCE_LEVEL
+        and (param.type != "composite" or components(param) is not None)
     )
 
 
@@ -87,14 +108,35 @@ def extractors(resource_type: str) -> tuple[Extractor, ...]:
     return _extractors(resource_type, revision())
 
 
-@lru_cache(maxsize=2048)
-def _extractors(resource_type: str, in_force: int) -> tuple[Extractor, ...]:
+def indexed_parameters(resource_type: str) -> list[SearchParameter]:
+    """Which parameters in force a resource of this type is indexed for."""
     table = parameters()
     found: dict[str, SearchParameter] = {}
     for scope in ("Resource", "DomainResource", resource_type):
         found.update(table.get(scope, {}))
-    compiled = (_compile(p) for p in found.values() if indexed(p))
+    return [p for p in found.values() if indexed(p)]
+
+
+@lru_cache(maxsize=2048)
+def _extractors(resource_type: str, in_force: int) -> tuple[Extractor, ...]:
+    compiled = (_for_type(p, resource_type) for p in indexed_parameters(resource_type))
     return tuple(e for e in compiled if e is not None)
+
+
+@cache
+def _for_type(param: SearchParameter, resource_type: str) -> Extractor | None:
+    """How a parameter is extracted from one resource type: only the union branches
+    that can match the type are evaluated, and only on resources that have an element
+    they start from (ember.search.branches). Composites are compiled whole."""
+    assert param.expression is not None
+    if param.type == "composite":
+        return _compile(param)
+    model = get_model()
+    own = branches.for_type(param.expression, resource_type, model)
+    extractor = _compile(param, own) if own is not None else None
+    if extractor is None or own is None:
+        return None
+    return replace(extractor, keys=branches.starting_keys(own, resource_type, model))
 
 
 # How the values of each parameter type become rows: (IndexRows field, item -> rows)
@@ -116,19 +158,111 @@ _DERIVED_TOKENS: dict[str, tuple[str, Callable[[Any], Iterator[tuple[str | None,
 }
 
 
-def index_rows(resource: dict[str, Any], only: Collection[str] | None = None) -> IndexRows:
-    """The index rows of a resource; with `only`, those of these parameters alone (the
-    full-text row if _text or _content is among them)."""
+# Where each component type's values go in a composite index row
+_COMPONENT_SLOTS = {
+    kind: tuple(COMPOSITE_COLUMNS.index(column) for column in columns)
+    for kind, columns in COMPONENT_COLUMNS.items()
+}
+
+
+# Component values already worked out within one resource: (expression, id of the item)
+# -> (the item, kept so its id stays its own, and the rows). Composites share parts:
+# Observation's code-value-* all read `code` of the same item.
+ComponentMemo = dict[tuple[str, int], tuple[Any, list[tuple[Any, ...]]]]
+
+
+def _component_rows(
+    part: Extractor,
+    resource: dict[str, Any],
+    item: Any,
+    convert: Callable[[str], Callable[[Any], Iterator[tuple[Any, ...]]]],
+    memo: ComponentMemo,
+) -> list[tuple[Any, ...]]:
+    key = (part.expression.text, id(item))
+    known = memo.get(key)
+    if known is not None and known[0] is item:
+        return known[1]
+    to_rows = convert(part.param.type)
+    rows = [row for value in part.evaluate(resource, item) for row in to_rows(value)]
+    memo[key] = (item, rows)
+    return rows
+
+
+def _composite_rows(
+    extractor: Extractor,
+    resource: dict[str, Any],
+    items: list[Any],
+    convert: Callable[[str], Callable[[Any], Iterator[tuple[Any, ...]]]],
+    memo: ComponentMemo,
+) -> set[tuple[Any, ...]]:
+    """A row per value of each component of each item, numbered by item and component,
+    so that a search matches the components of one item together. An item lacking a
+    component can match no search and gets no rows (the last component, usually the
+    value, is looked at first: it is the one most often missing)."""
+    found: set[tuple[Any, ...]] = set()
+    for number, item in enumerate(items):
+        parts: list[tuple[int, list[tuple[Any, ...]]]] = []
+        for position in reversed(range(len(extractor.components))):
+            part = extractor.components[position]
+            rows = _component_rows(part, resource, item, convert, memo)
+            if not rows:
+                break
+            parts.append((position, rows))
+        else:
+            for position, rows in parts:
+                kind = extractor.components[position].param.type
+                for row in rows:
+                    cells: list[Any] = [None] * len(COMPOSITE_COLUMNS)
+                    cells[:3] = [extractor.param.code, number, position]
+                    for slot, cell in zip(_COMPONENT_SLOTS[kind], row, strict=True):
+                        cells[slot] = cell
+                    found.add(tuple(cells))
+    return found
+
+
+def index_rows(
+    resource: dict[str, Any],
+    local_base: str | None = None,
+    only: Collection[str] | None = None,
+) -> IndexRows:
+    """The index rows of a resource; `local_base` is this server's base URL (absolute
+    references under it point here, any other absolute URL elsewhere); with `only`, the
+    rows of these parameters alone (the full-text row if _text or _content is among
+    them)."""
+    return rows_of(resource, extractors(resource["resourceType"]), local_base, only)
+
+
+def rows_of(
+    resource: dict[str, Any],
+    using: Iterable[Extractor],
+    local_base: str | None = None,
+    only: Collection[str] | None = None,
+) -> IndexRows:
+    """The index rows the extractors give for a resource (see index_rows)."""
     rows: dict[str, list[tuple[Any, ...]]] = {field: [] for field, _ in _ROWS.values()}
     rows["token_texts"] = []
-    for extractor in extractors(resource["resourceType"]):
+    rows["composites"] = []
+    memo: ComponentMemo = {}
+
+    def converter(kind: str) -> Callable[[Any], Iterator[tuple[Any, ...]]]:
+        if kind == "reference":
+            return partial(values.references, local_base=local_base)
+        return _ROWS[kind][1]
+
+    for extractor in using:
+        if extractor.keys is not None and extractor.keys.isdisjoint(resource):
+            continue
         code, kind = extractor.param.code, extractor.param.type
         if only is not None and code not in only:
             continue
-        field, convert = _ROWS[kind]
         try:
             items = extractor.evaluate(resource)
-            found = {(code, *row) for item in items for row in convert(item)}
+            if kind == "composite":
+                composites = _composite_rows(extractor, resource, items, converter, memo)
+                rows["composites"].extend(sorted(composites, key=repr))
+                continue
+            field = _ROWS[kind][0]
+            found = {(code, *row) for item in items for row in converter(kind)(item)}
         except (fhirpath.FHIRPathError, ValueError, KeyError, TypeError) as exc:
             # one odd value must not lose the resource: the parameter goes unindexed
             log.warning("cannot index %s for %s: %s", code, resource["resourceType"], exc)

@@ -4,7 +4,7 @@ defines, plus the custom ones stored as SearchParameter resources (see `install`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ember.fhir import definitions
@@ -18,6 +18,8 @@ class SearchParameter:
     url: str
     description: str
     targets: tuple[str, ...] = ()  # resource types a reference parameter may point to
+    # composite: (definition url of the component parameter, expression on each item)
+    components: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_resource(cls, sp: dict[str, Any]) -> SearchParameter:
@@ -29,6 +31,9 @@ class SearchParameter:
             url=sp["url"],
             description=sp.get("description", ""),
             targets=tuple(sp.get("target", ())),
+            components=tuple(
+                (c["definition"], c["expression"]) for c in sp.get("component", ())
+            ),
         )
 
 
@@ -82,6 +87,36 @@ def parameters(version: str = "r4") -> Table:
     """The parameters in force: shipped and custom."""
     table = _registry.table
     return table if table is not None and version == "r4" else shipped(version)
+def by_url(version: str = "r4") -> dict[str, SearchParameter]:
+    """The parameters in force by canonical url (composites name their parts so)."""
+    return _by_url(version, revision())
+
+
+@lru_cache(maxsize=8)
+def _by_url(version: str, revision: int) -> dict[str, SearchParameter]:
+    return {p.url: p for scope in parameters(version).values() for p in scope.values()}
+
+
+# The parameter types a composite's component may have: those whose values fit the
+# columns of the composite index (see ember.search.index).
+COMPONENT_TYPES = frozenset({"token", "quantity", "number", "date", "string", "reference"})
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    param: SearchParameter  # the parameter the component's values are compared as
+    expression: str  # evaluated on each item the composite's expression selects
+
+
+def components(param: SearchParameter, version: str = "r4") -> tuple[Component, ...] | None:
+    """The parts of a composite parameter, None if any cannot be indexed."""
+    found = []
+    for url, expression in param.components:
+        definition = by_url(version).get(url)
+        if definition is None or definition.type not in COMPONENT_TYPES:
+            return None
+        found.append(Component(definition, expression))
+    return tuple(found) or None
 
 
 def parameter(resource_type: str, code: str, version: str = "r4") -> SearchParameter | None:

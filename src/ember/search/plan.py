@@ -11,16 +11,20 @@ from dataclasses import dataclass, field
 from itertools import count
 
 from ember.search import clauses, fulltext
+from ember.search.compartments import ITSELF, Compartment
 from ember.search.criteria import (
     Chain,
     Criteria,
     Criterion,
     Leaf,
+    Listed,
     Reverse,
     Target,
     invalid,
+    split_values,
     unescape,
 )
+from ember.search.parameters import components
 from ember.store.base import INDEX_TABLES
 
 Condition = clauses.Condition
@@ -39,22 +43,28 @@ TABLES = {
     "number": _table("numbers"),
     "quantity": _table("quantities"),
     "uri": _table("uris"),
+    "composite": _table("composites"),
 }
 TOKEN_TEXT_TABLE = _table("token_texts")
 
 
 @dataclass
-class Aliases:
-    """Distinct table aliases for nested subqueries, and the dialect they are for."""
+class Statement:
+    """What the parts of one statement share: the dialect it is for, distinct table
+    aliases for nested subqueries, and the server's own base URL (absolute references
+    under it are local)."""
 
     dialect: str
+    local_base: str | None = None
     numbers: count = field(default_factory=count)
 
     def next(self, prefix: str) -> str:
         return f"{prefix}{next(self.numbers)}"
 
 
-def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]:
+def _value_test(
+    leaf: Leaf, alias: str, code: str, local_base: str | None = None
+) -> Callable[[str], Condition]:
     """value -> condition on the index row `alias` (or the resource row, resource level)."""
     kind, modifier = leaf.param.type, leaf.modifier
     if leaf.param.code == "_id":
@@ -66,6 +76,11 @@ def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]
         return lambda value: clauses.string(alias, modifier, value)
     if modifier == "of-type":
         return lambda value: clauses.of_type(alias, code, value)
+    if kind == "token" and modifier in ("in", "not-in"):
+        return lambda value: clauses.in_value_set(alias, code, value)
+    if kind == "token" and modifier in ("above", "below"):
+        below = modifier == "below"
+        return lambda value: clauses.subsumed(alias, code, value, below)
     if kind == "token" or modifier == "identifier":
         return lambda value: (
             clauses.token_text(alias, value) if modifier == "text" else clauses.token(alias, value)
@@ -79,7 +94,7 @@ def _value_test(leaf: Leaf, alias: str, code: str) -> Callable[[str], Condition]
     if kind == "uri":
         return lambda value: clauses.uri(alias, modifier, value)
     assert kind == "reference"
-    return lambda value: clauses.reference(alias, modifier, value)
+    return lambda value: clauses.reference(alias, modifier, value, local_base)
 
 
 def _any_of(tests: list[Condition]) -> Condition:
@@ -90,89 +105,274 @@ def _any_of(tests: list[Condition]) -> Condition:
 Values = tuple[str, ...]
 
 
-def _missing(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
-    if values not in (("true",), ("false",)) or leaf.resource_level:
-        raise invalid(f"{code!r} takes true or false", code)
-    alias = aliases.next("m")
-    negate = "NOT " if values == ("true",) else ""
+def _has_row(row: str, table: str, alias: str, test: str, negate: bool, drive: bool) -> str:
+    """`row` has an index row `alias` in `table` meeting `test`. The criterion that
+    drives the search is an uncorrelated IN: its index is searched once and the list
+    read in pk order (a page can stop early). Every other criterion probes the index
+    rows of each candidate by (res_pk, param), so its matches are never all listed."""
+    if drive and not negate:
+        return f"{row}.pk IN (SELECT {alias}.res_pk FROM {table} {alias} WHERE {test})"
     return (
-        f"{row}.pk {negate}IN (SELECT {alias}.res_pk FROM {TABLES[leaf.param.type]} {alias} "
-        f"WHERE {alias}.param = ?)",
-        [leaf.param.code],
+        f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM {table} {alias} "
+        f"WHERE {alias}.res_pk = {row}.pk AND {test})"
     )
 
 
-def _fulltext(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _missing(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
+    if values not in (("true",), ("false",)) or leaf.resource_level:
+        raise invalid(f"{code!r} takes true or false", code)
+    alias = statement.next("m")
+    negate = values == ("true",)
+    test = f"{alias}.param = ?"
+    return _has_row(row, TABLES[leaf.param.type], alias, test, negate, False), [leaf.param.code]
+
+
+def _composite(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
+    """Each value is `a$b...`, one part per component; the parts must all match the
+    components of one item (search.html#composite): index rows joined by item."""
+    parts = components(leaf.param)
+    assert parts is not None  # parameters with unusable components are not searchable
+    table = TABLES["composite"]
+    aliases = [statement.next("c") for _ in parts]
+    first = aliases[0]
+    joins = "".join(
+        f" JOIN {table} {alias} ON {alias}.res_pk = {first}.res_pk "
+        f"AND {alias}.param = {first}.param AND {alias}.item = {first}.item"
+        for alias in aliases[1:]
+    )
+    alternatives: list[Condition] = []
+    for value in values:
+        pieces = split_values(value, "$")
+        if len(pieces) != len(parts):
+            raise invalid(f"{value!r} of {code!r} needs {len(parts)} parts separated by $", code)
+        tests = [
+            _value_test(Leaf(part.param, None), alias, code, statement.local_base)(piece)
+            for part, alias, piece in zip(parts, aliases, pieces, strict=True)
+        ]
+        alternatives.append(
+            ("(" + " AND ".join(t[0] for t in tests) + ")", [p for t in tests for p in t[1]])
+        )
+    sql, params = _any_of(alternatives)
+    positions = " AND ".join(f"{alias}.component = ?" for alias in aliases)
+    return (
+        f"{row}.pk IN (SELECT {first}.res_pk FROM {table} {first}{joins} "
+        f"WHERE {first}.param = ? AND {positions} AND {sql})",
+        [leaf.param.code, *range(len(parts)), *params],
+    )
+
+
+def _fulltext(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
     try:
         query = fulltext.parse_query(values)
     except ValueError as exc:
         raise invalid(f"{code}: {exc}", code) from None
-    alias = aliases.next("t")
-    test, text = fulltext.condition(aliases.dialect, alias, leaf.param.code, query)
+    alias = statement.next("t")
+    test, text = fulltext.condition(statement.dialect, alias, leaf.param.code, query)
     return f"{row}.pk IN (SELECT {alias}.rowid FROM fulltext_index {alias} WHERE {test})", [text]
 
 
-def _leaf(leaf: Leaf, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
+def _leaf(
+    leaf: Leaf, row: str, code: str, values: Values, statement: Statement, drive: bool
+) -> Condition:
     if leaf.param.code in fulltext.COLUMNS:
-        return _fulltext(leaf, row, code, values, aliases)
+        return _fulltext(leaf, row, code, values, statement)
     if leaf.modifier == "missing":
-        return _missing(leaf, row, code, values, aliases)
-    negate = "NOT " if leaf.modifier == "not" else ""
+        return _missing(leaf, row, code, values, statement)
+    if leaf.param.type == "composite":
+        return _composite(leaf, row, code, values, statement)
+    negate = leaf.modifier in ("not", "not-in")
     if leaf.resource_level:
         test = _value_test(leaf, row, code)
         sql, params = _any_of([test(v) for v in values])
-        return negate + sql, params
-    alias = aliases.next("i")
+        return ("NOT " if negate else "") + sql, params
+    alias = statement.next("i")
     table, index_param = TABLES[leaf.param.type], leaf.param.code
     if leaf.modifier == "text":
         table = TOKEN_TEXT_TABLE
     elif leaf.modifier in ("identifier", "of-type"):  # tokens of `code:modifier`, see index
         table, index_param = TABLES["token"], f"{index_param}:{leaf.modifier}"
-    test = _value_test(leaf, alias, code)
+    test = _value_test(leaf, alias, code, statement.local_base)
     sql, params = _any_of([test(v) for v in values])
-    # uncorrelated IN: the index is searched once, not once per candidate resource
-    return (
-        f"{row}.pk {negate}IN (SELECT {alias}.res_pk FROM {table} {alias} "
-        f"WHERE {alias}.param = ? AND {sql})",
-        [index_param, *params],
-    )
+    condition = _has_row(row, table, alias, f"{alias}.param = ? AND {sql}", negate, drive)
+    return condition, [index_param, *params]
 
 
-def _target(target: Target, row: str, code: str, values: Values, aliases: Aliases) -> Condition:
-    if isinstance(target, Leaf):
-        return _leaf(target, row, code, values, aliases)
-    link, other = aliases.next("l"), aliases.next("r")
-    inner, inner_params = _target(target.then, other, code, values, aliases)
-    if isinstance(target, Chain):
-        marks = ", ".join("?" for _ in target.targets)
-        # the targets first, then the references to them (by the lookup index)
-        return (
-            f"{row}.pk IN (SELECT {link}.res_pk FROM reference_index {link} "
-            f"WHERE {link}.param = ? AND ({link}.target_type, {link}.target_id) IN "
-            f"(SELECT {other}.type, {other}.id FROM resources {other} "
-            f"WHERE {other}.type IN ({marks}) AND {other}.deleted = ? AND {inner}))",
-            [target.param.code, *target.targets, False, *inner_params],
-        )
-    assert isinstance(target, Reverse)
+def _listed(row: str, code: str, values: Values, statement: Statement) -> Condition:
+    """In the entry.item of any of the Lists named (by id)."""
+    ids = [unescape(v) for v in values]
+    for list_id in ids:
+        if list_id.startswith("$"):
+            raise invalid(
+                f"{code}={list_id}: functional lists are not supported", code, "not-supported"
+            )
+    link, source = statement.next("l"), statement.next("s")
+    marks = ", ".join("?" for _ in ids)
     return (
         f"({row}.type, {row}.id) IN (SELECT {link}.target_type, {link}.target_id "
-        f"FROM reference_index {link} JOIN resources {other} ON {other}.pk = {link}.res_pk "
-        f"WHERE {link}.param = ? AND {other}.type = ? AND {other}.deleted = ? AND {inner})",
-        [target.param.code, target.source_type, False, *inner_params],
+        f"FROM reference_index {link} JOIN resources {source} ON {source}.pk = {link}.res_pk "
+        f"WHERE {link}.param = ? AND {source}.type = ? AND {source}.id IN ({marks}) "
+        f"AND {source}.deleted = ?)",
+        ["item", "List", *ids, False],
     )
 
 
-def criterion(item: Criterion, row: str, aliases: Aliases) -> Condition:
-    return _target(item.target, row, item.code, item.values, aliases)
+def _target(
+    target: Target, row: str, code: str, values: Values, statement: Statement, drive: bool
+) -> Condition:
+    if isinstance(target, Leaf):
+        return _leaf(target, row, code, values, statement, drive)
+    if isinstance(target, Listed):
+        return _listed(row, code, values, statement)
+    link, other = statement.next("l"), statement.next("r")
+    inner, inner_params = _target(target.then, other, code, values, statement, drive)
+    if isinstance(target, Chain):
+        marks = ", ".join("?" for _ in target.targets)
+        params = [target.param.code, *target.targets, False, *inner_params]
+        targets = f"{other}.type IN ({marks}) AND {other}.deleted = ? AND {inner}"
+        if drive:  # the targets first, then the references to them (by the lookup index)
+            return (
+                f"{row}.pk IN (SELECT {link}.res_pk FROM reference_index {link} "
+                f"WHERE {link}.param = ? AND ({link}.target_type, {link}.target_id) IN "
+                f"(SELECT {other}.type, {other}.id FROM resources {other} WHERE {targets}))",
+                params,
+            )
+        return (
+            f"EXISTS (SELECT 1 FROM reference_index {link} JOIN resources {other} "
+            f"ON {other}.type = {link}.target_type AND {other}.id = {link}.target_id "
+            f"WHERE {link}.res_pk = {row}.pk AND {link}.param = ? AND {targets})",
+            params,
+        )
+    assert isinstance(target, Reverse)
+    params = [target.param.code, target.source_type, False, *inner_params]
+    sources = (
+        f"FROM reference_index {link} JOIN resources {other} ON {other}.pk = {link}.res_pk "
+        f"WHERE {link}.param = ? AND {other}.type = ? AND {other}.deleted = ? AND {inner}"
+    )
+    if drive:
+        return (
+            f"({row}.type, {row}.id) IN (SELECT {link}.target_type, {link}.target_id {sources})",
+            params,
+        )
+    return (
+        f"EXISTS (SELECT 1 {sources} "
+        f"AND {link}.target_type = {row}.type AND {link}.target_id = {row}.id)",
+        params,
+    )
+
+
+def criterion(item: Criterion, row: str, statement: Statement, drive: bool = False) -> Condition:
+    return _target(item.target, row, item.code, item.values, statement, drive)
+
+
+# How few matches a criterion of each kind is likely to have (lower: fewer). There are
+# no statistics per value, so the kind decides which criterion drives a search.
+_TYPE_RANK = {"reference": 2, "token": 4, "string": 6, "uri": 6, "number": 8, "quantity": 8}
+_DATE_RANK, _REVERSE_RANK, _NEVER_DRIVES = 10, 12, 99
+
+
+def _rank(target: Target) -> int:
+    if isinstance(target, Chain):  # a chain mostly names one target (subject.identifier)
+        return _rank(target.then) - 1
+    if isinstance(target, Reverse):
+        return _REVERSE_RANK
+    if not isinstance(target, Leaf):  # _list: its own IN list, whatever drives
+        return _NEVER_DRIVES
+    if target.resource_level:
+        return 0 if target.param.code == "_id" and target.modifier is None else _NEVER_DRIVES
+    if target.modifier in ("missing", "not", "not-in", "contains"):  # no index range
+        return _NEVER_DRIVES
+    return _TYPE_RANK.get(target.param.type, _DATE_RANK)
+
+
+def _driver(criteria: Criteria) -> int | None:
+    """The position of the criterion that drives the search, if any."""
+    ranked = [(_rank(c.target), n) for n, c in enumerate(criteria.criteria)]
+    best = min(ranked, default=(_NEVER_DRIVES, None))
+    return best[1] if best[0] < _NEVER_DRIVES else None
+
+
+def _in_compartment(compartment: Compartment, types: tuple[str, ...], row: str) -> Condition:
+    """Members of the searched types that point at the compartment's resource by one of
+    the parameters its definition lists for their type (or are that resource itself)."""
+    by_params: dict[tuple[str, ...], list[str]] = {}
+    itself = False
+    for type_, params in compartment.members:
+        if types and type_ not in types:
+            continue
+        by_params.setdefault(tuple(p for p in params if p != ITSELF), []).append(type_)
+        itself = itself or (ITSELF in params and type_ == compartment.code)
+    groups: list[str] = []
+    params: list[object] = []
+    for codes, member_types in by_params.items():
+        if codes:
+            groups.append(
+                f"(s.type IN ({', '.join('?' for _ in member_types)}) "
+                f"AND l.param IN ({', '.join('?' for _ in codes)}))"
+            )
+            params += [*member_types, *codes]
+    alternatives: list[str] = []
+    if groups:
+        alternatives.append(
+            f"{row}.pk IN (SELECT l.res_pk FROM reference_index l JOIN resources s "
+            "ON s.pk = l.res_pk WHERE l.target_type = ? AND l.target_id = ? "
+            f"AND ({' OR '.join(groups)}))"
+        )
+        params = [compartment.code, compartment.id, *params]
+    if itself:
+        alternatives.append(f"({row}.type = ? AND {row}.id = ?)")
+        params += [compartment.code, compartment.id]
+    return "(" + (" OR ".join(alternatives) or "1 = 0") + ")", params
+
+
+def _conditions(
+    criteria: Criteria, dialect: str, row: str, driver: int | None, skip: int | None = None
+) -> Condition:
+    statement = Statement(dialect, criteria.local_base)
+    sql = [f"{row}.deleted = ?"]
+    params: list[object] = [False]
+    if criteria.types:
+        sql.append(f"{row}.type IN ({', '.join('?' for _ in criteria.types)})")
+        params.extend(criteria.types)
+    if criteria.compartment is not None:
+        condition, condition_params = _in_compartment(criteria.compartment, criteria.types, row)
+        sql.append(condition)
+        params.extend(condition_params)
+    for n, item in enumerate(criteria.criteria):
+        if n != skip:
+            condition, condition_params = criterion(item, row, statement, n == driver)
+            sql.append(condition)
+            params.extend(condition_params)
+    return " AND ".join(sql), params
 
 
 def where(criteria: Criteria, dialect: str, row: str = "r") -> Condition:
-    """The condition live resources of the type must meet, over resource row `row`."""
-    aliases = Aliases(dialect)
-    sql = [f"{row}.type = ?", f"{row}.deleted = ?"]
-    params: list[object] = [criteria.resource_type, False]
-    for item in criteria.criteria:
-        condition, condition_params = criterion(item, row, aliases)
-        sql.append(condition)
-        params.extend(condition_params)
-    return " AND ".join(sql), params
+    """The condition live resources of the searched types must meet, over row `row`."""
+    return _conditions(criteria, dialect, row, _driver(criteria))
+
+
+def _streams(item: Criterion) -> bool:
+    """One system|code token: its lookup index (param, code, system, res_pk) lists the
+    matches in pk order, one row each, so a page reads only its own rows."""
+    target = item.target
+    if not isinstance(target, Leaf) or target.param.type != "token" or len(item.values) != 1:
+        return False
+    parts = split_values(item.values[0], "|")
+    return target.modifier is None and not target.resource_level and len(parts) == 2 and all(parts)
+
+
+def page_source(criteria: Criteria, dialect: str) -> tuple[str, str, list[object]]:
+    """FROM and WHERE of a page query over resource row `r`, the column its pk is read
+    from (in page order where it can be) and the parameters."""
+    driver = _driver(criteria)
+    if driver is None or not _streams(criteria.criteria[driver]):
+        condition, params = where(criteria, dialect)
+        return f"resources r WHERE {condition}", "r.pk", params
+    item = criteria.criteria[driver]
+    test, test_params = clauses.token("d", item.values[0])
+    condition, params = _conditions(criteria, dialect, "r", None, skip=driver)
+    return (
+        f"{TABLES['token']} d JOIN resources r ON r.pk = d.res_pk "
+        f"WHERE d.param = ? AND {test} AND {condition}",
+        "d.res_pk",
+        [item.target.param.code, *test_params, *params],
+    )

@@ -10,10 +10,10 @@ import base64
 import json
 from dataclasses import dataclass
 
-from ember.search.criteria import Criteria, invalid, known_parameter
+from ember.search.criteria import Criteria, common_parameter, invalid
 from ember.search.dates import EARLIEST, LATEST
 from ember.search.parameters import FULLTEXT
-from ember.search.plan import TABLES, where
+from ember.search.plan import TABLES, page_source, where
 from ember.store.base import Reader
 
 # The column a parameter sorts by, and what a resource without a value sorts as
@@ -34,50 +34,56 @@ _NUMBER_LAST, _NUMBER_FIRST = 1e300, -1e300
 class SortKey:
     code: str
     descending: bool
+    kind: str  # the parameter's type
+
+
+Key = tuple[str, str]  # (type, id)
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    ids: list[str]
+    keys: list[Key]
     next_cursor: str | None  # None: this is the last page
     previous_cursor: str | None = None  # None: this is the first page
 
+    @property
+    def ids(self) -> list[str]:
+        return [id_ for _, id_ in self.keys]
 
-def parse_sort(resource_type: str, raw: str | None) -> tuple[SortKey, ...]:
-    """`_sort=a,-b`: keys in order, `-` for descending (search.html#sort)."""
+
+def parse_sort(types: tuple[str, ...], raw: str | None) -> tuple[SortKey, ...]:
+    """`_sort=a,-b`: keys in order, `-` for descending (search.html#sort); with several
+    types searched, only parameters common to all of them."""
     if not raw:
         return ()
     keys = []
     for part in raw.split(","):
         code = part.removeprefix("-")
-        param = known_parameter(resource_type, code)
+        param = common_parameter(types, code)
         if param is None or param.type not in (*_SORT_COLUMNS, "date") or code in FULLTEXT:
-            raise invalid(
-                f"_sort: {code!r} is not a sortable parameter of {resource_type}", "_sort"
-            )
-        keys.append(SortKey(code, part.startswith("-")))
+            scope = ", ".join(types) or "every resource type"
+            raise invalid(f"_sort: {code!r} is not a sortable parameter of {scope}", "_sort")
+        keys.append(SortKey(code, part.startswith("-"), param.type))
     return tuple(keys)
 
 
-def _sort_expression(resource_type: str, key: SortKey) -> tuple[str, list[object]]:
+def _sort_expression(key: SortKey) -> tuple[str, list[object]]:
     if key.code == "_id":
         return "r.id", []
     if key.code == "_lastUpdated":
         return "r.last_updated", []
-    param = known_parameter(resource_type, key.code)
-    assert param is not None
-    if param.type == "date":
+    if key.kind == "date":
         column, missing = ("high", EARLIEST) if key.descending else ("low", LATEST)
     else:
-        column = _SORT_COLUMNS[param.type]
-        textual = param.type in ("string", "token", "reference", "uri")
+        column = _SORT_COLUMNS[key.kind]
+        textual = key.kind in ("string", "token", "reference", "uri")
         if key.descending:
             missing = _TEXT_FIRST if textual else _NUMBER_FIRST
         else:
             missing = _TEXT_LAST if textual else _NUMBER_LAST
     aggregate = "MAX" if key.descending else "MIN"
     return (
-        f"COALESCE((SELECT {aggregate}(s.{column}) FROM {TABLES[param.type]} s "
+        f"COALESCE((SELECT {aggregate}(s.{column}) FROM {TABLES[key.kind]} s "
         "WHERE s.res_pk = r.pk AND s.param = ?), ?)",
         [key.code, missing],
     )
@@ -126,18 +132,18 @@ def page_statement(
     count: int,
     cursor: str | None,
 ) -> tuple[str, list[object]]:
-    """The one statement a page runs: up to count + 1 rows (pk, id, sort keys...)."""
-    condition, params = where(criteria, dialect)
-    selected = ["r.pk", "r.id"]
+    """The one statement a page runs: up to count + 1 rows (pk, type, id, sort keys...)."""
+    source, pk_column, params = page_source(criteria, dialect)
+    selected = [f"{pk_column} AS pk", "r.type", "r.id"]
     sort_params: list[object] = []
     for n, key in enumerate(sort):
-        expression, expression_params = _sort_expression(criteria.resource_type, key)
+        expression, expression_params = _sort_expression(key)
         selected.append(f"{expression} AS k{n}")
         sort_params.extend(expression_params)
     backwards, position = decode_cursor(cursor, len(sort) + 1) if cursor else (False, [])
     columns = _columns(sort, backwards)
     order = ", ".join(f"{column}{' DESC' if descending else ''}" for column, descending in columns)
-    sql = f"SELECT {', '.join(selected)} FROM resources r WHERE {condition}"
+    sql = f"SELECT {', '.join(selected)} FROM {source}"
     outer_where, outer_params = "", []
     if cursor is not None:
         outer_where, outer_params = _after(columns, position)
@@ -163,10 +169,10 @@ def find_page(
         page.reverse()
     if not page:
         return Page([], None)
-    next_cursor = encode_cursor(["n", *page[-1][2:], page[-1][0]])
-    previous_cursor = encode_cursor(["p", *page[0][2:], page[0][0]])
+    next_cursor = encode_cursor(["n", *page[-1][3:], page[-1][0]])
+    previous_cursor = encode_cursor(["p", *page[0][3:], page[0][0]])
     return Page(
-        [row[1] for row in page],
+        [(row[1], row[2]) for row in page],
         next_cursor if more or backwards else None,
         previous_cursor if (more if backwards else cursor is not None) else None,
     )
@@ -195,6 +201,28 @@ def count_matches(reader: Reader, criteria: Criteria) -> int:
     condition, params = where(criteria, reader.dialect)
     rows = reader.query(f"SELECT COUNT(*) FROM resources r WHERE {condition}", params)
     return int(rows[0][0])
+
+
+def estimate_matches(reader: Reader, criteria: Criteria) -> int:
+    """`_total=estimate`: PostgreSQL's planner estimate, which reads none of the matches;
+    SQLite keeps no estimates, so there it is the count."""
+    if reader.dialect != "postgresql":
+        return count_matches(reader, criteria)
+    condition, params = where(criteria, reader.dialect)
+    rows = reader.query(
+        f"EXPLAIN (FORMAT JSON) SELECT r.pk FROM resources r WHERE {condition}", params
+    )
+    return max(0, round(rows[0][0][0]["Plan"]["Plan Rows"]))
+
+
+def total_of(reader: Reader, criteria: Criteria, estimate: bool, first: Page | None) -> int:
+    """The total of a search (exact unless an estimate will do); a first page that ends
+    the search already tells it, without counting."""
+    if first is not None and first.next_cursor is None:
+        return len(first.ids)
+    if estimate:
+        return estimate_matches(reader, criteria)
+    return count_matches(reader, criteria)
 
 
 def find_ids(reader: Reader, criteria: Criteria, limit: int) -> list[str]:

@@ -19,7 +19,7 @@ import orjson
 
 from ember.fhir.issues import Issue
 from ember.search import fulltext
-from ember.search.criteria import Chain, Criteria, Reverse, Target
+from ember.search.criteria import Chain, Criteria, Listed, Reverse, Target, all_types
 from ember.search.index import index_rows
 from ember.search.parameters import FULLTEXT
 from ember.store.base import Reader, Store, Writer
@@ -81,10 +81,15 @@ def recent(reader: Reader, finished: int = 20) -> list[Job]:
 
 
 def used_parameters(criteria: Criteria) -> set[tuple[str, str]]:
-    """(resource type, code) of every parameter a search compares with, chains included."""
+    """(resource type, code) of every parameter a search compares with, chains, _list
+    and the compartment's links included."""
     used: set[tuple[str, str]] = set()
+    types = criteria.types or all_types()
 
     def walk(type_: str, target: Target) -> None:
+        if isinstance(target, Listed):
+            used.add(("List", "item"))
+            return
         used.add((type_, target.param.code))
         if isinstance(target, Chain):
             for other in target.targets:
@@ -94,7 +99,15 @@ def used_parameters(criteria: Criteria) -> set[tuple[str, str]]:
             walk(target.source_type, target.then)
 
     for criterion in criteria.criteria:
-        walk(criteria.resource_type, criterion.target)
+        for type_ in types:
+            walk(type_, criterion.target)
+    if criteria.compartment is not None:
+        used.update(
+            (type_, code)
+            for type_, codes in criteria.compartment.members
+            if type_ in types
+            for code in codes
+        )
     return used
 
 
@@ -179,8 +192,11 @@ def follow_fulltext_setting(store: Store, on: bool) -> None:
             start(writer, sorted(FULLTEXT))
 
 
-def _step(store: Store, pk: int, refresh: Refresh | None = None) -> bool:
-    """Reindex one batch of job `pk`; whether the job is finished.
+def _step(
+    store: Store, pk: int, refresh: Refresh | None = None, local_base: str | None = None
+) -> bool:
+    """Reindex one batch of job `pk`; whether the job is finished (`local_base` as for
+    `index_rows`).
 
     The rows are computed outside the write transaction (which is then short: on SQLite
     it holds the one write lock) and written only for resources still at the version
@@ -196,7 +212,7 @@ def _step(store: Store, pk: int, refresh: Refresh | None = None) -> bool:
         batch = reader.current_after(job.next_pk, BATCH, job.types)
     # only the rows of the job's parameters: the others are what they were
     indexed = {
-        pk_: (version, index_rows(orjson.loads(content), job.params))
+        pk_: (version, index_rows(orjson.loads(content), local_base, job.params))
         for pk_, version, content in batch
     }
     with store.writing() as writer:
@@ -231,8 +247,8 @@ def _step(store: Store, pk: int, refresh: Refresh | None = None) -> bool:
     return finished
 
 
-def run(store: Store, refresh: Refresh | None = None) -> None:
-    """Carry out every unfinished job."""
+def run(store: Store, refresh: Refresh | None = None, local_base: str | None = None) -> None:
+    """Carry out every unfinished job; `local_base` as for `index_rows`."""
     with store.reading() as reader:
         jobs = pending(reader)
     if not jobs:
@@ -242,7 +258,7 @@ def run(store: Store, refresh: Refresh | None = None) -> None:
         # without it: they end before the walk starts, so it covers what they wrote
         writer.wait_for_writers()
     for job in jobs:
-        while not _step(store, job.pk, refresh):
+        while not _step(store, job.pk, refresh, local_base):
             pass
         log.info("search index rebuild %s finished (%s resources)", job.pk, job.total)
 
@@ -251,9 +267,16 @@ class Runner:
     """One background thread per store that carries out the unfinished jobs; `kick`
     starts it, or has it look again once done."""
 
-    def __init__(self, store: Store, refresh: Refresh, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        refresh: Refresh,
+        enabled: bool = True,
+        local_base: str | None = None,
+    ) -> None:
         self.store = store
         self.refresh = refresh
+        self.local_base = local_base
         self.enabled = enabled  # False: kicks do nothing, someone else calls `run`
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -278,7 +301,7 @@ class Runner:
     def _work(self) -> None:
         while True:
             try:
-                run(self.store, self.refresh)
+                run(self.store, self.refresh, self.local_base)
             except Exception:  # the store closed or failed: the job resumes on the next start
                 log.exception("search index rebuild interrupted")
             with self._lock:

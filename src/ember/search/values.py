@@ -138,18 +138,34 @@ def quantities(
     )
 
 
-def references(item: Any) -> Iterator[tuple[str | None, str | None, str | None, str]]:
-    """(target type, target id, target version, url as written, without a |version)."""
+def local_path(reference: str, local_base: str | None) -> str:
+    """An absolute URL under this server's base as the path after it (Type/id); any
+    other reference as it is."""
+    if local_base:
+        prefix = local_base.rstrip("/") + "/"
+        if reference.startswith(prefix):
+            return reference[len(prefix) :]
+    return reference
+
+
+def references(
+    item: Any, local_base: str | None = None
+) -> Iterator[tuple[str | None, str | None, str | None, str]]:
+    """(target type, target id, target version, url as written, without a |version).
+    An absolute URL to another server names no resource here (references.html):
+    only its url is indexed."""
     if isinstance(item, dict):
         written = item.get("reference")
         if not isinstance(written, str):
             return
-        match = REFERENCE.search(written)
+        path = local_path(written, local_base)
+        match = REFERENCE.search(path)
         if match is None:
             yield None, None, None, written
+        elif "://" in path:  # another server's resource
+            yield None, None, match["version"], path.split("/_history/")[0]
         else:
-            url = written.split("/_history/")[0]
-            yield match["type"], match["id"], match["version"], url
+            yield match["type"], match["id"], match["version"], path.split("/_history/")[0]
     elif isinstance(item, str):  # canonical or uri
         url, _, version = item.partition("|")
         yield None, None, version or None, url

@@ -7,6 +7,7 @@ Versions are immutable; every write inserts one.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -66,8 +67,28 @@ class IndexRows:
     # (param, system, code, value, UCUM canonical unit, value in that unit)
     quantities: Sequence[tuple[str, str | None, str | None, float, str | None, float | None]] = ()
     uris: Sequence[tuple[str, str]] = ()  # (param, value)
+    # composite parameters: one row per value of a component of an item (param, item
+    # number, component number, then the columns of the component's type, see below)
+    composites: Sequence[tuple[object, ...]] = ()
     # (narrative words, words of all text), for _text and _content; None: not indexed
     fulltext: tuple[Sequence[str], Sequence[str]] | None = None
+
+
+# Columns of the composite index each component type fills, in the order of its rows
+COMPONENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "token": ("system", "code"),
+    "quantity": ("system", "code", "value", "canonical_unit", "canonical_value"),
+    "number": ("value",),
+    "date": ("low", "high"),
+    "string": ("normalized", "exact"),
+    "reference": ("target_type", "target_id", "target_version", "url"),
+}
+COMPOSITE_COLUMNS = (
+    "param",
+    "item",
+    "component",
+    *dict.fromkeys(c for columns in COMPONENT_COLUMNS.values() for c in columns),
+)
 
 
 # Where each kind of IndexRows goes: field -> (table, columns after res_pk)
@@ -86,6 +107,7 @@ INDEX_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("param", "system", "code", "value", "canonical_unit", "canonical_value"),
     ),
     "uris": ("uri_index", ("param", "value")),
+    "composites": ("composite_index", COMPOSITE_COLUMNS),
 }
 
 
@@ -196,9 +218,33 @@ class Store(ABC):
     @abstractmethod
     def reading(self) -> AbstractContextManager[Reader]: ...
 
+    async def current_async(self, type_: str, id_: str) -> StoredVersion | None:
+        """Reader.current for the event loop, which it never blocks: inline where a read
+        by id is a cheap local lookup, else in a worker thread (asyncio's: measured
+        in-process with 32 concurrent reads on PostgreSQL, 2,800-3,200 reads/s against
+        1,900-2,100 through psycopg's async pool)."""
+        if self.inline_point_reads:
+            return self._current(type_, id_)
+        return await asyncio.to_thread(self._current, type_, id_)
+
+    def _current(self, type_: str, id_: str) -> StoredVersion | None:
+        with self.reading_one() as reader:
+            return reader.current(type_, id_)
+
+    def reading_one(self) -> AbstractContextManager[Reader]:
+        """A reader for one statement, which needs no transaction to see one snapshot
+        (a read by id); stores where a read transaction costs something skip it."""
+        return self.reading()
+
     @abstractmethod
     def writing(self) -> AbstractContextManager[Writer]:
         """One write transaction: committed when the block ends, rolled back on error."""
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def refresh_statistics(self) -> None:
+        """Let the query planner see the data as it is now (after a bulk load): without
+        statistics it may scan a whole resource type instead of one selective index."""
+        with self.writing() as writer:
+            writer.execute("ANALYZE")

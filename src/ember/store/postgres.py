@@ -7,14 +7,28 @@ from contextlib import contextmanager
 
 from psycopg_pool import ConnectionPool
 
-from ember.store.base import Reader, Store
+from ember.store.base import Reader, Store, StoreConflict, StoredVersion
 from ember.store.schema import migrations
-from ember.store.sql import SQLSession
+from ember.store.sql import (
+    SQLSession,
+    resource_values,
+    version_values,
+)
 
 # Any fixed 64-bit number: the key of the advisory lock that serialises migrations.
 _MIGRATION_LOCK = 0x454D424552
 # ... and of the one writers share while they write index rows (see share_registry).
 _REGISTRY_LOCK = 0x454D424553
+
+
+# A new resource and its first version in one statement: one round trip per create.
+_CREATE = (
+    "WITH created AS ("
+    "INSERT INTO resources (type, id, version, last_updated, deleted) "
+    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (type, id) DO NOTHING RETURNING pk) "
+    "INSERT INTO resource_versions (res_pk, version, last_updated, method, content) "
+    "SELECT pk, %s, %s, %s, %s FROM created RETURNING res_pk, seq"
+)
 
 
 class PostgresSession(SQLSession):
@@ -46,6 +60,13 @@ class PostgresSession(SQLSession):
         for position, word in enumerate(words, start=1):
             positions.setdefault(word, []).append(str(position))
         return " ".join(f"'{word}':{','.join(at)}" for word, at in positions.items())
+
+    def _create(self, version: StoredVersion) -> tuple[int, int]:
+        values = (*resource_values(version), *version_values(version))
+        row = self._connection.execute(_CREATE, values).fetchone()
+        if row is None:
+            raise StoreConflict(f"{version.type}/{version.id} was created concurrently")
+        return row[0], row[1]
 
     def lock_key(self, key: str) -> None:
         # Held until the transaction ends; two conditional creates with the same
@@ -84,7 +105,15 @@ class PostgresStore(Store):
     @contextmanager
     def writing(self) -> Iterator[PostgresSession]:
         with self._pool.connection() as connection, connection.transaction():
-            yield PostgresSession(connection, "%s")
+            session = PostgresSession(connection, "%s")
+            yield session
+            session.flush()
+
+    def refresh_statistics(self) -> None:
+        # VACUUM too (outside a transaction, as it must run): it marks the loaded pages
+        # all-visible, so the covering indexes answer without visiting the table
+        with self._pool.connection() as connection:
+            connection.execute("VACUUM (ANALYZE)")
 
     def close(self) -> None:
         self._pool.close()

@@ -6,6 +6,10 @@ same on both backends.
 
 from __future__ import annotations
 
+import json
+
+from ember.fhir import definitions
+
 _COMMON = {
     "sqlite": {
         "pk": "INTEGER PRIMARY KEY",
@@ -189,6 +193,76 @@ def _v6(t: dict[str, str]) -> list[str]:
     ]
 
 
+def _v7(t: dict[str, str]) -> list[str]:
+    """Composite parameters (search.html#composite): a row per value of each component of
+    each item, numbered so that the components of one item are matched together; stored
+    resources get their rows from a rebuild of those parameters (unless one of everything
+    is due anyway)."""
+    text, double, bigint = t["text"], t["double"], t["bigint"]
+    return [
+        f"""CREATE TABLE composite_index (
+            res_pk {bigint} NOT NULL REFERENCES resources (pk),
+            param TEXT NOT NULL,
+            item {bigint} NOT NULL,
+            component {bigint} NOT NULL,
+            system {text}, code {text},
+            value {double}, canonical_unit {text}, canonical_value {double},
+            low {bigint}, high {bigint},
+            normalized {text}, exact {text},
+            target_type {text}, target_id {text}, target_version {text}, url {text}
+        )""",
+        "CREATE INDEX composite_index_lookup ON composite_index (param, component, code)",
+        "CREATE INDEX composite_index_resource ON composite_index (res_pk, param, item)",
+        "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
+        f"SELECT '{_composite_codes()}', 0, 0, (SELECT COUNT(*) FROM resources), "
+        f"{t['false']} WHERE EXISTS (SELECT 1 FROM resources) AND NOT EXISTS "
+        f"(SELECT 1 FROM search_jobs WHERE params IS NULL AND finished = {t['false']})",
+    ]
+
+
+def _composite_codes() -> str:
+    """The codes of the composite parameters R4 defines, as a JSON list (safe in SQL: no
+    quotes in them)."""
+    shipped = definitions.load("r4", "SearchParameter")
+    return json.dumps(sorted({sp["code"] for sp in shipped if sp["type"] == "composite"}))
+
+
+# Per index table: the lookup columns (search by value) and the value columns a search
+# reads per resource (_sort keys, _has and _include targets).
+_SEARCH_COLUMNS = {
+    "token_index": ("param, code, system", "code, system"),
+    "token_text_index": ("param, normalized", "normalized"),
+    "string_index": ("param, normalized", "normalized"),
+    "date_index": ("param, low, high", "low, high"),
+    "reference_index": ("param, target_id, target_type", "target_type, target_id, url"),
+    "number_index": ("param, value", "value"),
+    "quantity_index": ("param, code, value", "value"),
+    "uri_index": ("param, value", "value"),
+}
+
+
+def _v8(dialect: str) -> list[str]:
+    """Covering search indexes: a lookup by value yields res_pk from the index alone and a
+    lookup by resource yields its values, so neither reads the table rows. ANALYZE gives
+    the planners the statistics to start from the selective index, not the type."""
+    statements = []
+    if dialect == "postgresql":
+        # the collation of reference_index.target_type: joins on (type, id) use the
+        # unique index instead of hashing every resource
+        statements.append('ALTER TABLE resources ALTER COLUMN type TYPE TEXT COLLATE "C"')
+    for table, (lookup, values) in _SEARCH_COLUMNS.items():
+        statements += [
+            f"DROP INDEX {table}_lookup",
+            f"CREATE INDEX {table}_lookup ON {table} ({lookup}, res_pk)",
+            f"DROP INDEX {table}_resource",
+            f"CREATE INDEX {table}_resource ON {table} (res_pk, param, {values})",
+        ]
+    # live resources of a type in pk order: a search without a selective criterion reads
+    # them in page order and stops after a page
+    statements.append("CREATE INDEX resources_type_live ON resources (type, deleted, pk)")
+    return [*statements, "ANALYZE"]
+
+
 def migrations(dialect: str) -> list[list[str]]:
     """Statements of each schema version, oldest first."""
     types = _COMMON[dialect]
@@ -196,4 +270,7 @@ def migrations(dialect: str) -> list[list[str]]:
     if dialect == "postgresql":
         # ids sort in code-point order, as on SQLite (_sort=_id, paging cursors)
         v2.append('ALTER TABLE resources ALTER COLUMN id TYPE TEXT COLLATE "C"')
-    return [_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types)]
+    return [
+        *(_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types), _v7(types)),
+        _v8(dialect),
+    ]

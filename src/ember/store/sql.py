@@ -16,9 +16,16 @@ from ember.store.base import (
 )
 
 _VERSION_COLUMNS = "r.type, r.id, v.version, v.last_updated, v.method, v.content, v.seq"
+# The current version of a resource, by type and id.
+_CURRENT = (
+    f"SELECT {_VERSION_COLUMNS} FROM resources r "
+    "JOIN resource_versions v ON v.res_pk = r.pk AND v.version = r.version "
+    "WHERE r.type = ? AND r.id = ?"
+)
 
 
 def _stored(row: Sequence[Any]) -> StoredVersion:
+    """A StoredVersion from a row of the version columns."""
     content = row[5]
     return StoredVersion(
         type=row[0],
@@ -29,6 +36,24 @@ def _stored(row: Sequence[Any]) -> StoredVersion:
         content=bytes(content) if content is not None else None,
         seq=row[6],
     )
+
+
+_INSERT_RESOURCE = (
+    "INSERT INTO resources (type, id, version, last_updated, deleted) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (type, id) DO NOTHING"
+)
+_INSERT_VERSION = (
+    "INSERT INTO resource_versions (res_pk, version, last_updated, method, content) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def resource_values(version: StoredVersion) -> tuple[object, ...]:
+    return version.type, version.id, version.version, version.last_updated, version.deleted
+
+
+def version_values(version: StoredVersion) -> tuple[object, ...]:
+    return version.version, version.last_updated, version.method, version.content
 
 
 def _of_params(codes: Sequence[str]) -> tuple[str, list[object]]:
@@ -57,6 +82,9 @@ class SQLSession(Writer):
         self._connection = connection
         self._placeholder = placeholder
         self._translated: dict[str, str] = {}
+        # Index rows not yet written, by IndexRows field: a transaction writing many
+        # resources sends one statement per table (see flush).
+        self._pending: dict[str, list[tuple[Any, ...]]] = {}
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -68,15 +96,24 @@ class SQLSession(Writer):
             translated = self._translated[sql] = sql.replace("?", self._placeholder)
         return translated
 
+    # Every statement but the version inserts of write_version first writes the pending
+    # index rows, so reads inside a transaction see its own writes.
+
     def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        self.flush()
         cursor = self._connection.execute(self._sql(sql), params)
         return cursor.fetchall()
 
     def _fetchone(self, sql: str, params: Sequence[object] = ()) -> tuple | None:
+        self.flush()
+        return self._one(sql, params)
+
+    def _one(self, sql: str, params: Sequence[object]) -> tuple | None:
         cursor = self._connection.execute(self._sql(sql), params)
         return cursor.fetchone()
 
     def _execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        self.flush()
         self._connection.execute(self._sql(sql), params)
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
@@ -112,12 +149,7 @@ class SQLSession(Writer):
         return int(row[0]) if row else 0
 
     def current(self, type_: str, id_: str) -> StoredVersion | None:
-        row = self._fetchone(
-            f"SELECT {_VERSION_COLUMNS} FROM resources r "
-            "JOIN resource_versions v ON v.res_pk = r.pk AND v.version = r.version "
-            "WHERE r.type = ? AND r.id = ?",
-            (type_, id_),
-        )
+        row = self._fetchone(_CURRENT, (type_, id_))
         return _stored(row) if row else None
 
     def current_many(self, type_: str, ids: Sequence[str]) -> list[StoredVersion]:
@@ -206,28 +238,17 @@ class SQLSession(Writer):
         version: StoredVersion,
         index: IndexRows | None = None,
     ) -> StoredVersion:
-        deleted = version.content is None
         if state is None:
-            row = self._fetchone(
-                "INSERT INTO resources (type, id, version, last_updated, deleted) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (type, id) DO NOTHING RETURNING pk",
-                (version.type, version.id, version.version, version.last_updated, deleted),
-            )
-            if row is None:
-                raise StoreConflict(f"{version.type}/{version.id} was created concurrently")
-            pk = row[0]
+            pk, seq = self._create(version)
         else:
             pk = state.pk
             self._execute(
                 "UPDATE resources SET version = ?, last_updated = ?, deleted = ? WHERE pk = ?",
-                (version.version, version.last_updated, deleted, pk),
+                (version.version, version.last_updated, version.content is None, pk),
             )
             self._delete_index(pk)
-        seq_row = self._fetchone(
-            "INSERT INTO resource_versions (res_pk, version, last_updated, method, content) "
-            "VALUES (?, ?, ?, ?, ?) RETURNING seq",
-            (pk, version.version, version.last_updated, version.method, version.content),
-        )
+            row = self._one(_INSERT_VERSION + " RETURNING seq", (pk, *version_values(version)))
+            seq = row[0] if row else 0
         if index is not None:
             self._write_index(pk, index)
         return StoredVersion(
@@ -237,8 +258,18 @@ class SQLSession(Writer):
             last_updated=version.last_updated,
             method=version.method,
             content=version.content,
-            seq=seq_row[0] if seq_row else 0,
+            seq=seq,
         )
+
+    def _create(self, version: StoredVersion) -> tuple[int, int]:
+        """Insert a new resource with its first version: (pk, seq)."""
+        row = self._one(_INSERT_RESOURCE + " RETURNING pk", resource_values(version))
+        if row is None:
+            raise StoreConflict(f"{version.type}/{version.id} was created concurrently")
+        seq_row = self._one(
+            _INSERT_VERSION + " RETURNING seq", (row[0], *version_values(version))
+        )
+        return row[0], seq_row[0] if seq_row else 0
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         self._execute(sql, params)
@@ -305,17 +336,27 @@ class SQLSession(Writer):
         return " ".join(words)
 
     def _write_index(self, pk: int, index: IndexRows) -> None:
-        for field, (table, columns) in INDEX_TABLES.items():
+        for field in INDEX_TABLES:
             rows = getattr(index, field)
             if rows:
-                marks = ", ".join("?" for _ in range(len(columns) + 1))
-                self._executemany(
-                    f"INSERT INTO {table} (res_pk, {', '.join(columns)}) VALUES ({marks})",
-                    [(pk, *row) for row in rows],
-                )
+                self._pending.setdefault(field, []).extend((pk, *row) for row in rows)
         if index.fulltext is not None:
             narrative, content = index.fulltext
-            self._execute(
-                self.fulltext_insert,
+            # straight to the connection: the pending rows need not be written first
+            self._connection.execute(
+                self._sql(self.fulltext_insert),
                 (pk, self.fulltext_value(narrative), self.fulltext_value(content)),
+            )
+
+    def flush(self) -> None:
+        """Write the pending index rows: one statement per table. The stores call this
+        before they commit."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        for field, rows in pending.items():
+            table, columns = INDEX_TABLES[field]
+            marks = ", ".join("?" for _ in range(len(columns) + 1))
+            self._executemany(
+                f"INSERT INTO {table} (res_pk, {', '.join(columns)}) VALUES ({marks})", rows
             )

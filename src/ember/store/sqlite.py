@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sqlite3
 from collections.abc import Iterator
@@ -75,13 +76,21 @@ class SQLiteStore(Store):
                 connection.rollback()
 
     @contextmanager
+    def reading_one(self) -> Iterator[Reader]:
+        # autocommit: the statement is its own read transaction (no BEGIN, no rollback)
+        with self._connection() as connection:
+            yield SQLSession(connection, "?")
+
+    @contextmanager
     def writing(self) -> Iterator[SQLSession]:
         with self._connection() as connection:
             # IMMEDIATE takes the write lock up front: writers queue instead of failing
             # half-way with SQLITE_BUSY.
             connection.execute("BEGIN IMMEDIATE")
+            session = SQLSession(connection, "?")
             try:
-                yield SQLSession(connection, "?")
+                yield session
+                session.flush()
             except BaseException:
                 connection.rollback()
                 raise
@@ -90,6 +99,12 @@ class SQLiteStore(Store):
     def close(self) -> None:
         while True:
             try:
-                self._idle.get_nowait().close()
+                connection = self._idle.get_nowait()
             except queue.Empty:
                 return
+            # SQLite's advice: refresh the planner's statistics where they have gone stale;
+            # not worth waiting for another writer (load workers close together)
+            with contextlib.suppress(sqlite3.OperationalError):
+                connection.execute("PRAGMA busy_timeout = 0")
+                connection.execute("PRAGMA optimize")
+            connection.close()

@@ -40,11 +40,31 @@ class RuleChecker:
         resource: dict[str, Any],
         lookup: ProfileLookup | None = None,
         terminology: TerminologySource | None = None,
+        *,
+        profiles: bool = True,
     ) -> list[Issue]:
+        """Base rules, then claimed profiles (unless `profiles` is False)."""
+        issues = self.base_rules(resource)
+        if profiles:
+            issues += self.claimed_profiles(resource, lookup, terminology)
+        return list(dict.fromkeys(issues))  # profiles often repeat the base's rules
+
+    def base_rules(self, resource: dict[str, Any]) -> list[Issue]:
+        """The issues of the base definitions' invariants and bindings."""
         issues: list[Issue] = []
         for instance in instances(resource, self.model):
             self.invariants.check(instance, issues)
             self.bindings.check(instance, issues)
+        return issues
+
+    def claimed_profiles(
+        self,
+        resource: dict[str, Any],
+        lookup: ProfileLookup | None = None,
+        terminology: TerminologySource | None = None,
+    ) -> list[Issue]:
+        """The issues of the profiles in `meta.profile` (unknown ones: a warning)."""
+        issues: list[Issue] = []
         meta = resource.get("meta")
         claimed = meta.get("profile") if isinstance(meta, dict) else None
         for index, url in enumerate(claimed if isinstance(claimed, list) else ()):
@@ -52,7 +72,7 @@ class RuleChecker:
             find = lookup or self.shipped
             terms = terminology or self.shipped_terminology
             issues += profile_issues(resource, url, find, "warning", where, terms)
-        return list(dict.fromkeys(issues))  # profiles often repeat the base's rules
+        return issues
 
     def shipped_terminology(self) -> Terminology:
         return self.bindings.terminology
@@ -71,13 +91,26 @@ def check_rules(
     model: Model | None = None,
     lookup: ProfileLookup | None = None,
     terminology: TerminologySource | None = None,
+    *,
+    profiles: bool = True,
 ) -> list[Issue]:
-    """The invariant, binding and claimed-profile issues of a structurally valid resource
-    (profiles found by `lookup`, else among the shipped ones; their bindings checked
-    with `terminology`, else the shipped one)."""
+    """The invariant, binding and (unless `profiles` is False) claimed-profile issues of
+    a structurally valid resource (profiles found by `lookup`, else among the shipped
+    ones; their bindings checked with `terminology`, else the shipped one)."""
     if not isinstance(resource, dict):
         return []
-    return rules_for(model or get_model("r4")).check(resource, lookup, terminology)
+    checker = rules_for(model or get_model("r4"))
+    return checker.check(resource, lookup, terminology, profiles=profiles)
+
+
+def check_claimed_profiles(
+    resource: dict[str, Any],
+    model: Model,
+    lookup: ProfileLookup | None = None,
+    terminology: TerminologySource | None = None,
+) -> list[Issue]:
+    """The issues of a structurally valid resource against the profiles it claims."""
+    return rules_for(model).claimed_profiles(resource, lookup, terminology)
 
 
 def profile_issues(
