@@ -39,12 +39,15 @@ class Expression:
     ) -> None:
         self.text = text
         self.model: Model = get_model(version)
-        tree = parse(text)
-        if base_type is not None:
-            checker = Checker(self.model, check_ordered_functions=check_ordered_functions)
-            checker.check(tree, base_type)
-        compiler = Compiler(self.model)
-        self._compiled = compiler.compile(tree)
+        try:
+            tree = parse(text)
+            if base_type is not None:
+                checker = Checker(self.model, check_ordered_functions=check_ordered_functions)
+                checker.check(tree, base_type)
+            compiler = Compiler(self.model)
+            self._compiled = compiler.compile(tree)
+        except RecursionError as exc:  # the parser and compiler recurse per nesting level
+            raise FHIRPathError("the expression nests too deeply") from exc
         self._uses_env = compiler.uses_env
 
     def __repr__(self) -> str:
