@@ -96,6 +96,8 @@ def test_query_syntax_and_what_each_backend_is_sent() -> None:
     )
     with pytest.raises(ValueError, match="no words"):
         fulltext.parse_query(("!!",))
+    with pytest.raises(ValueError, match="longer than 40 characters"):
+        fulltext.parse_query(("heart " + "x" * 41,))
 
 
 def _patient(id_: str, narrative: str, **elements: Any) -> dict[str, Any]:
@@ -179,7 +181,9 @@ def test_repeated_words_long_texts_and_contained_resources(patients: TestClient)
     assert _ids(patients, "_content=okapi") == ["p4"]  # a contained resource's text
 
 
-@pytest.mark.parametrize("query", ["_text=%21%21", "_text:exact=heart", "_content=", "_sort=_text"])
+@pytest.mark.parametrize(
+    "query", ["_text=%21%21", "_text:exact=heart", "_content=", "_sort=_text", "_text=" + "y" * 41]
+)
 def test_bad_full_text_queries_are_400(patients: TestClient, query: str) -> None:
     response = patients.get(f"/fhir/Patient?{query}")
     assert response.status_code == 400

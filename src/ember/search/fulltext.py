@@ -59,15 +59,16 @@ _SKIPPED_KEYS = frozenset({"resourceType", "id", "versionId", "lastUpdated", "di
 _NOT_TEXT_KEYS = _SKIPPED_KEYS | {"data"}
 
 
-def words(text: str) -> list[str]:
-    """The words of a text as both backends index and search them."""
+def words(text: str, *, drop_long: bool = True) -> list[str]:
+    """The words of a text as both backends index and search them (with drop_long=False,
+    also those longer than MAX_WORD, which are never indexed)."""
     if text.isascii():
         found = text.translate(_ASCII_WORDS).split()
     else:
         folded = normalize(text)
         ascii_ = folded.isascii()  # accented Latin letters fold into ASCII
         found = folded.translate(_ASCII_WORDS).split() if ascii_ else _WORD.findall(folded)
-    if found and max(map(len, found)) > MAX_WORD:
+    if drop_long and found and max(map(len, found)) > MAX_WORD:
         found = [word for word in found if len(word) <= MAX_WORD]
     del found[MAX_WORDS:]
     return found
@@ -119,7 +120,7 @@ _TERM = re.compile(r'"([^"]*)"|(\S+)')
 
 def parse_query(values: tuple[str, ...]) -> Query:
     """The comma-separated values of `_text`/`_content` as one query; ValueError for a
-    value without words."""
+    value without words or with a word too long to be indexed."""
     query: Query = []
     for value in values:
         conjunction: list[list[Phrase]] = []
@@ -129,9 +130,15 @@ def parse_query(values: tuple[str, ...]) -> Query:
             if bare == "OR" and conjunction and not join_next:
                 join_next = True
                 continue
-            phrase = tuple(words(quoted if quoted is not None else bare))
+            phrase = tuple(words(quoted if quoted is not None else bare, drop_long=False))
             if not phrase:
                 continue
+            long = next((word for word in phrase if len(word) > MAX_WORD), None)
+            if long is not None:  # dropping it would find more than was asked for
+                raise ValueError(
+                    f"{long[:MAX_WORD]}... is longer than {MAX_WORD} characters: "
+                    "words that long are not indexed"
+                )
             if join_next:
                 conjunction[-1].append(phrase)
             else:
