@@ -288,9 +288,21 @@ def test_the_criterion_with_fewest_matches_drives(
     driver: int | None,
 ) -> None:
     monkeypatch.setattr(plan, "COMMON", common)
+    monkeypatch.setattr(plan, "FEW", 0)  # every criterion counted
     with store.reading() as reader:
         chosen = plan.choose_driver(reader, parse("Patient", query, strict=True), in_page_order)
     assert chosen == driver
+
+
+@pytest.mark.parametrize(("few", "driver"), [(0, 1), (2, 0)])
+def test_a_criterion_with_few_matches_drives_uncompared(
+    store: Store, monkeypatch: pytest.MonkeyPatch, few: int, driver: int
+) -> None:
+    """Two men, one Smith: the token, judged first, has few enough to drive at once."""
+    monkeypatch.setattr(plan, "FEW", few)
+    criteria = parse("Patient", "gender=male&family=smith", strict=True)
+    with store.reading() as reader:
+        assert plan.choose_driver(reader, criteria, True) == driver
 
 
 @pytest.mark.parametrize(

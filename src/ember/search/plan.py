@@ -312,6 +312,9 @@ def _rank(target: Target) -> int:
 # its entries sooner by probing the live resources of the type in order than by listing
 # every match, which grows with the data. Counting stops here, so judging one costs little.
 COMMON = 500
+# A criterion with at most this many matches drives without the rest being counted:
+# listing them costs about what counting another criterion would.
+FEW = 50
 
 
 def _candidates(criteria: Criteria) -> list[int]:
@@ -345,7 +348,11 @@ def choose_driver(reader: Reader, criteria: Criteria, in_page_order: bool) -> in
         return first
     if len(candidates) == 1 and (not in_page_order or streaming):
         return first
-    counted = [(_matches(reader, criteria, n), order, n) for order, n in enumerate(candidates)]
+    counted: list[tuple[int, int, int]] = []
+    for order, n in enumerate(candidates):
+        counted.append((_matches(reader, criteria, n), order, n))
+        if counted[-1][0] <= FEW:
+            break
     fewest, _, best = min(counted)
     if not in_page_order or fewest < COMMON:
         return best
