@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/search_params_bench.py [--postgres URL] [--repeat 5]
 
 Over the 734 R4 spec examples (../shared/testdata/examples/r4), prints:
-- index extraction per resource, and the part of it full text (`_text`, `_content`) takes;
+- index extraction per resource, and the part of it full text (`_text`, `_content`) takes,
+  over the examples and for a small Observation and Patient;
 - writing a resource with its index rows, with and without the full-text row, per backend;
 - the registry generation check every search (and, with the advisory lock on PostgreSQL,
   every write transaction) makes, next to a read by id for scale;
@@ -44,14 +45,19 @@ def best(repeat: int, work: Callable[[], object]) -> float:
     return min(times)
 
 
-def extraction(resources: list[dict], repeat: int) -> None:
+def extraction(what: str, resources: list[dict], repeat: int) -> None:
     every = best(repeat, lambda: [index_rows(r) for r in resources])
     text = best(repeat, lambda: [fulltext.document(r) for r in resources])
     n = len(resources)
     print(
-        f"extraction: {every / n * 1e6:.0f} µs per resource, of which full text "
+        f"extraction ({what}): {every / n * 1e6:.0f} µs per resource, of which full text "
         f"{text / n * 1e6:.0f} µs ({text / every:.0%})"
     )
+
+
+def small(resources: list[dict], type_: str) -> dict:
+    """The first example of a type under 2,000 bytes: a typical small resource."""
+    return next(r for r in resources if r["resourceType"] == type_ and len(orjson.dumps(r)) < 2000)
 
 
 def writes(url: str, resources: list[dict], repeat: int) -> None:
@@ -121,7 +127,9 @@ def main() -> None:
     args = parser.parse_args()
     resources = [orjson.loads(p.read_bytes()) for p in sorted(EXAMPLES.glob("*.json"))]
     print(f"{len(resources)} resources from {EXAMPLES}")
-    extraction(resources, args.repeat)
+    extraction("spec examples", resources, args.repeat)
+    for type_ in ("Observation", "Patient"):
+        extraction(f"a small {type_}", [small(resources, type_)] * 500, args.repeat)
     with tempfile.TemporaryDirectory() as folder:
         writes(f"sqlite:///{folder}/bench.db", resources, args.repeat)
     if args.postgres:

@@ -189,6 +189,42 @@ def test_a_patch_is_checked_against_the_claimed_stored_profile(client: TestClien
     assert "Observation.subject: minimum required = 1" in response.text
 
 
+def test_a_differential_without_its_root_element_still_applies(client: TestClient) -> None:
+    """A differential may start below the root (profiling.html); its first element is a
+    rule like the others, and a max that is not a number is no limit rather than a 500."""
+    rules = [element("Observation.subject", min=1), element("Observation.note", max="many")]
+    rootless = {**PROFILE, "differential": {"element": rules}}
+    assert client.put("/fhir/StructureDefinition/lab-observation", json=rootless).status_code == 201
+    response = client.post("/fhir/Observation", json=_without(_observation(), "subject"))
+    assert response.status_code == 422, response.text
+    assert "Observation.subject: minimum required = 1" in response.text
+    response = client.post("/fhir/Observation/$validate", json=_observation(note=[{"text": "a"}]))
+    assert response.status_code == 200
+    assert ("error", "structure") not in _issues(response)
+
+
+def test_an_extension_slice_given_by_its_profile_alone_is_enforced(client: TestClient) -> None:
+    """The usual extension slice names the extension's profile, not its url: that url is
+    what the `url` discriminator matches."""
+    birth_place = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"
+    by_url = {"discriminator": [{"type": "value", "path": "url"}], "rules": "open"}
+    slice_ = [{"code": "Extension", "profile": [birth_place]}]
+    rules = [
+        element("Patient.extension", slicing=by_url),
+        element("Patient.extension:born", sliceName="born", min=1, type=slice_),
+    ]
+    url = "http://example.org/fhir/StructureDefinition/born-somewhere"
+    definition = profile("born-somewhere", url, "Patient", rules)
+    response = client.put("/fhir/StructureDefinition/born-somewhere", json=definition)
+    assert response.status_code == 201
+    patient = {"resourceType": "Patient", "meta": {"profile": [url]}}
+    response = client.post("/fhir/Patient", json=patient)
+    assert response.status_code == 422, response.text
+    assert "Patient.extension:born: minimum required = 1" in response.text
+    born = {"url": birth_place, "valueAddress": {"city": "Lyon"}}
+    assert client.post("/fhir/Patient", json={**patient, "extension": [born]}).status_code == 201
+
+
 def test_the_cache_of_definitions_stays_bounded(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

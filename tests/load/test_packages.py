@@ -116,3 +116,21 @@ def test_a_broken_package_is_a_failure_not_a_crash(tmp_path: Path, settings: Set
         ("bad.tgz", "package/Patient-x.json"),
         ("broken.tgz", ""),
     ]
+
+
+def test_a_member_larger_than_a_resource_may_be_is_not_read(
+    tmp_path: Path, settings: Settings
+) -> None:
+    small = replace(settings, max_body_bytes=1000)
+    package = _package(
+        tmp_path / "big.tgz",
+        {
+            "package/Patient-big.json": {"resourceType": "Patient", "id": "big", "x": " " * 2000},
+            "package/Patient-ok.json": {"resourceType": "Patient", "id": "ok"},
+        },
+    )
+    summary = load_paths([str(package)], small, progress=False)
+    assert summary.loaded == 1
+    [failure] = summary.failures
+    assert failure.where == "package/Patient-big.json"
+    assert "larger than a resource may be (1000 bytes" in failure.message

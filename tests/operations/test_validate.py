@@ -134,3 +134,32 @@ def test_validate_is_advertised_with_a_readable_definition(client: TestClient) -
     assert (definition["url"], definition["code"]) == (validate["definition"], "validate")
     # only the definitions of operations Ember serves
     assert client.get("/fhir/OperationDefinition/Patient-everything").status_code == 404
+
+
+def test_parameters_given_twice_or_empty_are_400(client: TestClient) -> None:
+    twice = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "mode", "valueCode": "create"},
+            {"name": "mode", "valueCode": "update"},
+            {"name": "resource", "resource": PATIENT},
+        ],
+    }
+    response = client.post("/fhir/Patient/$validate", json=twice)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["mode"]
+    for query in ("profile=", "profile=http://a&profile=http://b"):
+        response = client.post(f"/fhir/Patient/$validate?{query}", json=PATIENT)
+        assert response.status_code == 400, query
+        assert response.json()["issue"][0]["expression"] == ["profile"]
+
+
+def test_embers_own_operations_have_readable_valid_definitions(client: TestClient) -> None:
+    statement = client.get("/fhir/metadata").json()
+    [reindex] = [o for o in statement["rest"][0]["operation"] if o["name"] == "reindex"]
+    response = client.get("/fhir/OperationDefinition/reindex")
+    assert response.status_code == 200
+    definition = response.json()
+    assert (definition["url"], definition["code"]) == (reindex["definition"], "reindex")
+    outcome = client.post("/fhir/OperationDefinition/$validate", json=definition)
+    assert [i for i in outcome.json()["issue"] if i["severity"] == "error"] == []

@@ -137,6 +137,8 @@ def test_changing_the_expression_rebuilds_the_rows(client: TestClient) -> None:
     ("change", "expression"),
     [
         ({"expression": "Patient.name.where("}, "SearchParameter.expression"),
+        ({"expression": "(" * 3000 + "Patient.name" + ")" * 3000}, "SearchParameter.expression"),
+        ({"expression": " | ".join(["Patient.name"] * 5000)}, "SearchParameter.expression"),
         ({"base": ["Patient", "Nonsense"]}, "SearchParameter.base[1]"),
         ({"type": "composite"}, "SearchParameter.type"),
         ({"code": "name"}, "SearchParameter.code"),  # Patient's own name parameter
@@ -336,3 +338,25 @@ def test_custom_reference_parameters_chain_and_include(client: TestClient) -> No
     ]
     ids, _ = _search(client, "_has:Observation:subject:laboratory=Organization/lab")
     assert ids == ["p"]
+
+
+def test_a_parameter_deleted_during_its_rebuild_leaves_no_rows(
+    engines: tuple[Engine, Engine, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, store = engines
+    first.update("Patient", "old", _patient("old", "Bob"))
+    first.update("SearchParameter", "nickname", NICKNAME)
+    compute = reindex.index_rows
+    deleted: list[bool] = []
+
+    def deleted_while_computing(*args: Any) -> Any:
+        if not deleted:  # a change committed between the batch's read and its write
+            second.delete("SearchParameter", "nickname")
+            deleted.append(True)
+        return compute(*args)
+
+    monkeypatch.setattr(reindex, "index_rows", deleted_while_computing)
+    reindex.run(store, first.search_parameters.sync)
+    with store.reading() as reader:
+        rows = reader.query("SELECT COUNT(*) FROM string_index WHERE param = ?", ["nickname"])
+    assert deleted and rows[0][0] == 0

@@ -40,8 +40,47 @@ def test_document_takes_the_narrative_without_markup_and_all_text() -> None:
         "photo": [{"data": "QUJD"}],
     }
     narrative, content = fulltext.document(patient)
-    assert narrative == ("fish", "chips")
-    assert content == ("fish", "chips", "generated", "smith")
+    assert narrative == "fish chips"
+    assert content == "fish chips generated smith"
+
+
+def test_words_of_each_kind_of_text() -> None:
+    # ASCII, accents folding into ASCII, and letters that stay non-ASCII (Greek mu, CJK)
+    assert fulltext.words("Dose: 5MG\tq.d.") == ["dose", "5mg", "q", "d"]
+    assert fulltext.words("Ærø Straße naïve") == ["ærø", "strasse", "naive"]
+    assert fulltext.words("10 µg/kg 心臓 İ") == ["10", "μg", "kg", "心臓", "i"]
+    long_accented = "é" * (fulltext.MAX_WORD + 1)
+    assert fulltext.words(f"{long_accented} kept é{'e' * (fulltext.MAX_WORD - 2)}") == [
+        "kept",
+        "e" * (fulltext.MAX_WORD - 1),
+    ]
+    assert fulltext.words("") == fulltext.words(" -- ") == []
+
+
+def test_document_leaves_out_contained_narratives_and_base64_but_walks_data_elements() -> None:
+    consent = {
+        "resourceType": "Consent",
+        "text": {"status": "generated", "div": "<div>Outer</div>"},
+        "contained": [
+            {"resourceType": "Patient", "id": "c", "text": {"div": "<div>inner</div>"}},
+            {"resourceType": "Binary", "data": "QUJD", "contentType": "text/plain"},
+        ],
+        "extension": [{"url": "u", "valueBase64Binary": "QUJD"}],
+        "provision": {"data": [{"meaning": "related", "reference": {"display": "Lab"}}]},
+    }
+    assert fulltext.document(consent) == (
+        "outer",
+        "outer generated text plain u related lab",
+    )
+
+
+def test_document_keeps_the_first_words_of_a_long_resource() -> None:
+    narrative = " ".join(f"n{i}" for i in range(fulltext.MAX_WORDS - 2))
+    patient = _patient("p", narrative, name=[{"family": "a b c"}])
+    narrative_words, content = fulltext.document(patient)
+    assert len(narrative_words.split()) == fulltext.MAX_WORDS - 2
+    assert content.split()[-3:] == [f"n{fulltext.MAX_WORDS - 3}", "generated", "a"]
+    assert len(content.split()) == fulltext.MAX_WORDS
 
 
 def test_query_syntax_and_what_each_backend_is_sent() -> None:
@@ -57,6 +96,8 @@ def test_query_syntax_and_what_each_backend_is_sent() -> None:
     )
     with pytest.raises(ValueError, match="no words"):
         fulltext.parse_query(("!!",))
+    with pytest.raises(ValueError, match="longer than 40 characters"):
+        fulltext.parse_query(("heart " + "x" * 41,))
 
 
 def _patient(id_: str, narrative: str, **elements: Any) -> dict[str, Any]:
@@ -123,7 +164,26 @@ def test_updates_and_deletes_replace_the_words(patients: TestClient) -> None:
     assert _ids(patients, "_text=heart&name=baker") == ["p2"]
 
 
-@pytest.mark.parametrize("query", ["_text=%21%21", "_text:exact=heart", "_content=", "_sort=_text"])
+def test_repeated_words_long_texts_and_contained_resources(patients: TestClient) -> None:
+    filler = " ".join(f"w{i}" for i in range(3000))
+    patient = _patient(
+        "p4",
+        f"Pain in chest, then {filler} chest pain again",
+        contained=[{"resourceType": "Practitioner", "id": "c", "name": [{"family": "Okapi"}]}],
+        generalPractitioner=[{"reference": "#c"}],
+    )
+    assert patients.put("/fhir/Patient/p4", json=patient).status_code == 201
+    # both places of a repeated word count for phrases, on both backends
+    assert _ids(patients, '_text="pain in chest"') == ["p4"]
+    assert _ids(patients, '_text="chest pain again"') == ["p4"]
+    assert _ids(patients, '_text="then chest"') == []
+    assert _ids(patients, '_text="w2998 w2999 chest"') == ["p4"]
+    assert _ids(patients, "_content=okapi") == ["p4"]  # a contained resource's text
+
+
+@pytest.mark.parametrize(
+    "query", ["_text=%21%21", "_text:exact=heart", "_content=", "_sort=_text", "_text=" + "y" * 41]
+)
 def test_bad_full_text_queries_are_400(patients: TestClient, query: str) -> None:
     response = patients.get(f"/fhir/Patient?{query}")
     assert response.status_code == 400

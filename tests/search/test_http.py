@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from starlette.testclient import TestClient
 
 from tests.search.conftest import match_ids as _ids
@@ -193,3 +195,26 @@ def test_composite_and_terminology_modifiers(people: TestClient) -> None:
     assert unknown.status_code == 400
     (issue,) = unknown.json()["issue"]
     assert issue["code"] == "not-supported" and issue["expression"] == ["code:in"]
+
+
+def test_very_long_values_are_stored_and_found_by_their_indexed_start(client: TestClient) -> None:
+    # PostgreSQL b-tree entries must stay under ~2.7 kB: index values are cut, never refused
+    family = secrets.token_hex(150_000)
+    identifier = secrets.token_hex(2_500)
+    patient = {
+        "resourceType": "Patient",
+        "name": [{"family": family}],
+        "identifier": [{"system": "http://example.org/" + "s" * 400, "value": identifier}],
+    }
+    assert client.post("/fhir/Patient", json=patient).status_code == 201
+    client.post("/fhir/Patient", json={"resourceType": "Patient", "name": [{"family": "Short"}]})
+
+    def found(name: str, value: str) -> int:  # POST: the values do not fit in a URL
+        form = {name: value, "_total": "accurate"}
+        return client.post("/fhir/Patient/_search", data=form).json()["total"]
+
+    assert found("family", family[:20]) == 1
+    assert found("family:exact", family) == 1
+    assert found("identifier", f"http://example.org/{'s' * 400}|{identifier}") == 1
+    assert found("identifier", identifier) == 1
+    assert found("family", "short") == 1

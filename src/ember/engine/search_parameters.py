@@ -48,7 +48,7 @@ class Registry:
 
         The stored parameters are read here, not installed: only committed ones are ever
         in force (a rolled-back change must not be)."""
-        writer.lock_key("SearchParameter")  # changes one at a time, each seeing the last
+        writer.lock_key(reindex.REGISTRY_LOCK)  # changes one at a time, each seeing the last
         stored = custom.load(writer)
         if resource is not None:
             issues = custom.check(resource, model, stored)

@@ -116,7 +116,15 @@ def _ndjson_chunks(path: Path) -> Iterator[NdjsonChunk]:
             yield NdjsonChunk(str(path), first, lines, size - accounted)
 
 
-def package_resources(path: str) -> Iterator[tuple[str, bytes]]:
+@dataclass(frozen=True, slots=True)
+class Oversized:
+    """A package member larger than one resource may be: left unread (the size in its
+    tar header is known before decompressing, a small archive can unpack to gigabytes)."""
+
+    size: int
+
+
+def package_resources(path: str, max_bytes: int) -> Iterator[tuple[str, bytes | Oversized]]:
     """(member name, content) of the resources directly in a package's `package/`
     folder; examples in subfolders are not loaded. Members are read, never extracted."""
     with tarfile.open(path, "r:gz") as archive:
@@ -129,6 +137,9 @@ def package_resources(path: str) -> Iterator[tuple[str, bytes]]:
                 or not name.endswith(".json")
                 or name in _PACKAGE_METADATA
             ):
+                continue
+            if member.size > max_bytes:
+                yield name, Oversized(member.size)
                 continue
             stream = archive.extractfile(member)
             if stream is not None:

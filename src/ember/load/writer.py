@@ -22,6 +22,7 @@ from ember.fhir.formats import json as fhir_json
 from ember.load.sources import (
     BundleFile,
     NdjsonChunk,
+    Oversized,
     PackageFile,
     Unit,
     package_resources,
@@ -120,7 +121,15 @@ class Loader:
         self, result: UnitResult, unit: PackageFile
     ) -> Iterator[tuple[str, Any]]:
         try:
-            for name, content in package_resources(unit.path):
+            limit = self.engine.settings.max_body_bytes
+            for name, content in package_resources(unit.path, limit):
+                if isinstance(content, Oversized):
+                    message = (
+                        f"{content.size} bytes: larger than a resource may be "
+                        f"({limit} bytes, EMBER_MAX_BODY_BYTES)"
+                    )
+                    result.failures.append(Failure(unit.path, name, message))
+                    continue
                 try:
                     yield name, fhir_json.parse(content)
                 except ValueError as exc:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ember.engine.errors import bad_request
 from ember.engine.interactions import Engine
 from ember.fhir import definitions
 
@@ -28,10 +29,13 @@ class Invocation:
     resource: dict[str, Any] | None = None  # a body that is not a Parameters resource
 
     def value(self, name: str) -> Any:
-        """The single value of a parameter (`valueX`, `resource` or a query string)."""
+        """The single value of a parameter (`valueX`, `resource` or a query string);
+        400 if it is given more than once."""
         values = self.parameters.get(name, [])
         if not values:
             return None
+        if len(values) > 1:
+            raise bad_request(f"{name} is given {len(values)} times; it takes one value", name)
         item = values[0]
         if not isinstance(item, dict):
             return item
@@ -47,6 +51,8 @@ class Operation:
     affects_state: bool  # False: GET is allowed too (operations.html#invoking)
     run: Callable[[Engine, Invocation], dict[str, Any]]
     definition: str  # the canonical URL of its OperationDefinition
+    # that OperationDefinition, for Ember's own operations (the specification's are shipped)
+    own_definition: dict[str, Any] | None = None
 
 
 _OPERATIONS: dict[str, Operation] = {}
@@ -69,10 +75,12 @@ def definition(version: str, id_: str) -> dict[str, Any] | None:
     """The shipped OperationDefinition `id_` of an operation Ember serves, so that the
     canonical URLs the CapabilityStatement gives can be read on this server."""
     served = {operation.definition for operation in _OPERATIONS.values()}
+    own = (o.own_definition for o in _OPERATIONS.values() if o.own_definition is not None)
+    shipped = definitions.load(version, "OperationDefinition")
     return next(
         (
             found
-            for found in definitions.load(version, "OperationDefinition")
+            for found in (*own, *shipped)
             if found.get("id") == id_ and found.get("url") in served
         ),
         None,

@@ -13,6 +13,45 @@ from ember.search import reindex
 DEFINITION = "http://ember.dev/fhir/OperationDefinition/reindex"
 
 
+def _out(name: str, type_: str, max_: str = "1") -> dict[str, Any]:
+    return {"name": name, "use": "out", "min": 0 if max_ == "*" else 1, "max": max_, "type": type_}
+
+
+# Served at GET [base]/OperationDefinition/reindex, the definition the
+# CapabilityStatement names
+OPERATION_DEFINITION: dict[str, Any] = {
+    "resourceType": "OperationDefinition",
+    "id": "reindex",
+    "url": DEFINITION,
+    "name": "Reindex",
+    "status": "active",
+    "kind": "operation",
+    "description": "The search index rebuilds, running and recent, with their progress",
+    "affectsState": False,
+    "code": "reindex",
+    "system": True,
+    "type": False,
+    "instance": False,
+    "parameter": [
+        {
+            "name": "job",
+            "use": "out",
+            "min": 0,
+            "max": "*",
+            "documentation": "One rebuild; parameter and type name what it rebuilds",
+            "part": [
+                _out("id", "integer"),
+                _out("status", "code"),
+                _out("done", "integer"),
+                _out("total", "integer"),
+                _out("parameter", "string", "*"),
+                _out("type", "code", "*"),
+            ],
+        }
+    ],
+}
+
+
 def _job(job: reindex.Job) -> dict[str, Any]:
     parts: list[dict[str, Any]] = [
         {"name": "id", "valueInteger": job.pk},
@@ -41,5 +80,6 @@ register(
         affects_state=False,
         run=run,
         definition=DEFINITION,
+        own_definition=OPERATION_DEFINITION,
     )
 )

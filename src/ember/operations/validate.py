@@ -39,6 +39,8 @@ def run(engine: Engine, invocation: Invocation) -> dict[str, Any]:
     issues = _write_issues(resource, type_, id_, mode)
     if not issues:
         profile = invocation.value("profile")
+        if profile is not None and (not isinstance(profile, str) or not profile):
+            raise bad_request(f"profile must be a canonical URL, got {profile!r}", "profile")
         resolver = engine.definitions.resolver()
         issues = validate(
             resource,

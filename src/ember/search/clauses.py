@@ -14,6 +14,7 @@ from ember.search.criteria import invalid, split_values, unescape
 from ember.search.dates import approximate, now_micros, parse_range
 from ember.search.text import normalize
 from ember.search.values import REFERENCE, local_path, to_canonical
+from ember.store.base import indexable
 
 Condition = tuple[str, list[object]]
 
@@ -139,10 +140,10 @@ def _like_pattern(text: str) -> str:
 def string(alias: str, modifier: str | None, value: str) -> Condition:
     text = unescape(value)
     if modifier == "exact":
-        return f"{alias}.exact = ?", [text]
+        return f"{alias}.exact = ?", [indexable(text)]
     if modifier == "contains":
         return f"{alias}.normalized LIKE ? ESCAPE '\\'", [f"%{_like_pattern(normalize(text))}%"]
-    return starts_with(f"{alias}.normalized", normalize(text))
+    return starts_with(f"{alias}.normalized", indexable(normalize(text)))
 
 
 def token(alias: str, value: str) -> Condition:
@@ -151,8 +152,8 @@ def token(alias: str, value: str) -> Condition:
     if len(parts) > 2:
         parts = (parts[0], "|".join(parts[1:]))
     if len(parts) == 1:
-        return f"{alias}.code = ?", [unescape(parts[0])]
-    system, code = unescape(parts[0]), unescape(parts[1])
+        return f"{alias}.code = ?", [indexable(unescape(parts[0]))]
+    system, code = indexable(unescape(parts[0])), indexable(unescape(parts[1]))
     conditions: list[str] = []
     params: list[object] = []
     if code:
@@ -175,7 +176,10 @@ def of_type(alias: str, code: str, value: str) -> Condition:
     test = f"{alias}.code = ? AND " + (
         f"{alias}.system = ?" if system else f"{alias}.system IS NULL"
     )
-    return f"({test})", [f"{type_code}|{identifier}", *([system] if system else [])]
+    return f"({test})", [
+        indexable(f"{type_code}|{identifier}"),
+        *([indexable(system)] if system else []),
+    ]
 
 
 def _code_set(alias: str, codes: Codes, plain_codes: bool) -> Condition:
@@ -219,11 +223,11 @@ def subsumed(alias: str, code: str, value: str, below: bool) -> Condition:
 
 
 def token_text(alias: str, value: str) -> Condition:
-    return starts_with(f"{alias}.normalized", normalize(unescape(value)))
+    return starts_with(f"{alias}.normalized", indexable(normalize(unescape(value))))
 
 
 def uri(alias: str, modifier: str | None, value: str) -> Condition:
-    text = unescape(value)
+    text = indexable(unescape(value))
     column = f"{alias}.value"
     if modifier == "below":
         return starts_with(column, text)
@@ -237,7 +241,7 @@ def reference(
 ) -> Condition:
     """id, Type/id, an absolute URL (under `local_base`: a Type/id here), or a canonical
     url|version."""
-    text = local_path(unescape(value), local_base)
+    text = indexable(local_path(unescape(value), local_base))
     if "://" in text or text.startswith("urn:"):
         url, _, version = text.partition("|")
         if version:

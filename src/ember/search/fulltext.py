@@ -44,48 +44,71 @@ MAX_WORDS = 16_383
 MAX_WORD = 40
 
 _WORD = re.compile(r"[^\W_]+")
+# ASCII text in one pass: letters lowercased (as `normalize` folds them), every character
+# but letters and digits made a space, so that `split` yields the words.
+_ASCII_WORDS = str.maketrans(
+    {chr(c): chr(c).lower() if chr(c).isalnum() else " " for c in range(128)}
+)
 _TAG = re.compile(r"<[^>]*>")
-# Elements holding base64 data, not text
-_BINARY_KEYS = ("data",)
-# Not text either, and the server sets them: the words of a resource must not depend on
-# whether they are taken from the body sent or from the version stored (a rebuild).
-# The narrative is taken apart (and contained resources' narratives are left out).
+# Not text, and the server sets them: the words of a resource must not depend on whether
+# they are taken from the body sent or from the version stored (a rebuild). The narrative
+# is taken apart (and contained resources' narratives are left out).
 _SKIPPED_KEYS = frozenset({"resourceType", "id", "versionId", "lastUpdated", "div"})
+# ... and whose strings are base64 data, not text (`*Base64Binary` too); a `data` element
+# can also be a backbone element (Consent.provision.data), whose text counts.
+_NOT_TEXT_KEYS = _SKIPPED_KEYS | {"data"}
 
 
-def words(text: str) -> list[str]:
-    """The words of a text as both backends index and search them."""
-    folded = text.lower() if text.isascii() else normalize(text)  # same, for ASCII
-    return [w for w in _WORD.findall(folded) if len(w) <= MAX_WORD][:MAX_WORDS]
+def words(text: str, *, drop_long: bool = True) -> list[str]:
+    """The words of a text as both backends index and search them (with drop_long=False,
+    also those longer than MAX_WORD, which are never indexed)."""
+    if text.isascii():
+        found = text.translate(_ASCII_WORDS).split()
+    else:
+        folded = normalize(text)
+        ascii_ = folded.isascii()  # accented Latin letters fold into ASCII
+        found = folded.translate(_ASCII_WORDS).split() if ascii_ else _WORD.findall(folded)
+    if drop_long and found and max(map(len, found)) > MAX_WORD:
+        found = [word for word in found if len(word) <= MAX_WORD]
+    del found[MAX_WORDS:]
+    return found
 
 
 def _narrative_text(div: Any) -> str:
     return html.unescape(_TAG.sub(" ", div)) if isinstance(div, str) else ""
 
 
-def _strings(value: Any, key: str, found: list[str]) -> None:
-    """Collect the text of all elements but the narrative (taken apart) and binary data."""
-    if isinstance(value, str):
-        if key not in _BINARY_KEYS and not key.endswith("Base64Binary"):
-            found.append(value)
-    elif isinstance(value, dict):
-        for child_key, child in value.items():
-            if child_key not in _SKIPPED_KEYS:
-                _strings(child, child_key, found)
-    elif isinstance(value, list):
-        for item in value:
-            _strings(item, key, found)
+def _strings(element: dict[str, Any], found: list[str]) -> None:
+    """Collect the text of an element's strings but the narrative and binary data.
+    (Strings are taken in the loop rather than by a call each: most values are strings.)"""
+    for key, value in element.items():
+        if isinstance(value, str):
+            if key not in _NOT_TEXT_KEYS and not key.endswith("Base64Binary"):
+                found.append(value)
+        elif key in _SKIPPED_KEYS:
+            continue
+        elif isinstance(value, list):
+            is_text = key not in _NOT_TEXT_KEYS and not key.endswith("Base64Binary")
+            for item in value:
+                if isinstance(item, dict):
+                    _strings(item, found)
+                elif is_text and isinstance(item, str):
+                    found.append(item)
+        elif isinstance(value, dict):
+            _strings(value, found)
 
 
-def document(resource: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(narrative words, content words) of a resource; the content starts with the
-    narrative's words (contained resources' narratives are left out)."""
+def document(resource: dict[str, Any]) -> tuple[str, str]:
+    """(narrative words, content words) of a resource, each joined by spaces as the store
+    writes them; the content starts with the narrative's words (contained resources'
+    narratives are left out)."""
     text = resource.get("text")
     narrative = words(_narrative_text(text.get("div"))) if isinstance(text, dict) else []
     found: list[str] = []
-    _strings(resource, "", found)
+    _strings(resource, found)
     rest = words(" ".join(found))
-    return tuple(narrative), tuple((narrative + rest)[:MAX_WORDS])
+    del rest[MAX_WORDS - len(narrative) :]
+    return " ".join(narrative), " ".join(narrative + rest)
 
 
 # A query: alternatives (OR) of conjunctions (AND) of alternatives (OR) of phrases.
@@ -97,7 +120,7 @@ _TERM = re.compile(r'"([^"]*)"|(\S+)')
 
 def parse_query(values: tuple[str, ...]) -> Query:
     """The comma-separated values of `_text`/`_content` as one query; ValueError for a
-    value without words."""
+    value without words or with a word too long to be indexed."""
     query: Query = []
     for value in values:
         conjunction: list[list[Phrase]] = []
@@ -107,9 +130,15 @@ def parse_query(values: tuple[str, ...]) -> Query:
             if bare == "OR" and conjunction and not join_next:
                 join_next = True
                 continue
-            phrase = tuple(words(quoted if quoted is not None else bare))
+            phrase = tuple(words(quoted if quoted is not None else bare, drop_long=False))
             if not phrase:
                 continue
+            long = next((word for word in phrase if len(word) > MAX_WORD), None)
+            if long is not None:  # dropping it would find more than was asked for
+                raise ValueError(
+                    f"{long[:MAX_WORD]}... is longer than {MAX_WORD} characters: "
+                    "words that long are not indexed"
+                )
             if join_next:
                 conjunction[-1].append(phrase)
             else:

@@ -31,9 +31,7 @@ class SearchParameter:
             url=sp["url"],
             description=sp.get("description", ""),
             targets=tuple(sp.get("target", ())),
-            components=tuple(
-                (c["definition"], c["expression"]) for c in sp.get("component", ())
-            ),
+            components=tuple((c["definition"], c["expression"]) for c in sp.get("component", ())),
         )
 
 
@@ -87,6 +85,8 @@ def parameters(version: str = "r4") -> Table:
     """The parameters in force: shipped and custom."""
     table = _registry.table
     return table if table is not None and version == "r4" else shipped(version)
+
+
 def by_url(version: str = "r4") -> dict[str, SearchParameter]:
     """The parameters in force by canonical url (composites name their parts so)."""
     return _by_url(version, revision())

@@ -30,6 +30,8 @@ BATCH = 200
 # Brings the parameters in force up to date within a session: a rebuild must index with
 # the parameters that started it, whichever worker runs it.
 Refresh = Callable[[Reader], None]
+# Held by changes of the stored SearchParameters and by each batch's write
+REGISTRY_LOCK = "SearchParameter"
 _COLUMNS = "pk, params, types, next_pk, done, total, finished"
 
 
@@ -200,6 +202,7 @@ def _step(
     it holds the one write lock) and written only for resources still at the version
     read; a resource written meanwhile got its rows from that write."""
     with store.reading() as reader:
+        generation = reader.registry_generation()
         if refresh is not None:
             refresh(reader)
         rows = reader.query(f"SELECT {_COLUMNS} FROM search_jobs WHERE pk = ?", [pk])
@@ -219,6 +222,11 @@ def _step(
             return True
         if rows[0][0] != job.next_pk:
             return False  # another worker did this batch meanwhile
+        writer.lock_key(REGISTRY_LOCK)
+        if writer.registry_generation() != generation:
+            # a SearchParameter changed since the rows were computed: rows of one gone
+            # out of force would stay behind; compute the batch again
+            return False
         if indexed:
             marks = ", ".join("?" for _ in indexed)
             current = writer.query(

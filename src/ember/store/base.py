@@ -70,8 +70,9 @@ class IndexRows:
     # composite parameters: one row per value of a component of an item (param, item
     # number, component number, then the columns of the component's type, see below)
     composites: Sequence[tuple[object, ...]] = ()
-    # (narrative words, words of all text), for _text and _content; None: not indexed
-    fulltext: tuple[Sequence[str], Sequence[str]] | None = None
+    # (narrative words, words of all text), each joined by spaces, for _text and
+    # _content; None: not indexed
+    fulltext: tuple[str, str] | None = None
 
 
 # Columns of the composite index each component type fills, in the order of its rows
@@ -89,6 +90,26 @@ COMPOSITE_COLUMNS = (
     "component",
     *dict.fromkeys(c for columns in COMPONENT_COLUMNS.values() for c in columns),
 )
+
+
+# Text index values are cut to this many characters when written (PostgreSQL's b-tree
+# entries must stay under ~2.7 kB, and a lookup column with two such values must fit);
+# searches cut their values alike (`indexable`), so only values sharing their first
+# MAX_INDEXED_CHARS characters can be confused.
+MAX_INDEXED_CHARS = 300
+_CAPPED_COLUMNS = frozenset(
+    {"system", "code", "normalized", "exact", "target_id", "target_version", "url"}
+)
+
+
+def is_capped(table: str, column: str) -> bool:
+    """Whether an index column holds text cut to MAX_INDEXED_CHARS."""
+    return column in _CAPPED_COLUMNS or (table == "uri_index" and column == "value")
+
+
+def indexable(text: str) -> str:
+    """A search value as the index holds it (see MAX_INDEXED_CHARS)."""
+    return text[:MAX_INDEXED_CHARS]
 
 
 # Where each kind of IndexRows goes: field -> (table, columns after res_pk)
@@ -195,16 +216,13 @@ class Writer(Reader):
     def bump_registry(self) -> None:
         """Change the registry generation (the stored SearchParameters changed)."""
 
-
     @abstractmethod
     def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:
         """Remove a parameter's index rows (and those of its modifiers, `code:...`) from
         resources of `types` (None: of every type)."""
 
     @abstractmethod
-    def replace_index(
-        self, pk: int, index: IndexRows, params: Sequence[str] | None = None
-    ) -> None:
+    def replace_index(self, pk: int, index: IndexRows, params: Sequence[str] | None = None) -> None:
         """Replace a resource's search index rows; with `params`, only the rows of those
         parameters (and the full-text row if `index` has one)."""
 

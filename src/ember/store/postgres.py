@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from psycopg_pool import ConnectionPool
@@ -53,11 +53,13 @@ class PostgresSession(SQLSession):
     def wait_for_writers(self) -> None:
         self._execute("SELECT pg_advisory_xact_lock(?)", (_REGISTRY_LOCK,))
 
-    def fulltext_value(self, words: Sequence[str]) -> str:
-        """A tsvector literal of the words at their positions: PostgreSQL's own parser
-        never sees the text, so it cannot cut it differently from SQLite."""
+    def fulltext_value(self, words: str) -> str:
+        """A tsvector literal of the words (joined by spaces) at their positions:
+        PostgreSQL's own parser never sees the text, so it cannot cut it differently from
+        SQLite. Each word is listed once with all its positions: a literal listing a word
+        again at each place means the same but costs PostgreSQL more to read."""
         positions: dict[str, list[str]] = {}
-        for position, word in enumerate(words, start=1):
+        for position, word in enumerate(words.split(), start=1):
             positions.setdefault(word, []).append(str(position))
         return " ".join(f"'{word}':{','.join(at)}" for word, at in positions.items())
 

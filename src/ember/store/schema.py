@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from ember.fhir import definitions
+from ember.store.base import INDEX_TABLES, MAX_INDEXED_CHARS, is_capped
 
 _COMMON = {
     "sqlite": {
@@ -263,6 +264,20 @@ def _v8(dialect: str) -> list[str]:
     return [*statements, "ANALYZE"]
 
 
+def _v9() -> list[str]:
+    """Index values written before they were cut to MAX_INDEXED_CHARS are cut too, so
+    searches (which cut their values alike) find them."""
+    statements = []
+    for table, columns in INDEX_TABLES.values():
+        for column in columns:
+            if is_capped(table, column):
+                statements.append(
+                    f"UPDATE {table} SET {column} = substr({column}, 1, {MAX_INDEXED_CHARS}) "
+                    f"WHERE length({column}) > {MAX_INDEXED_CHARS}"
+                )
+    return statements
+
+
 def migrations(dialect: str) -> list[list[str]]:
     """Statements of each schema version, oldest first."""
     types = _COMMON[dialect]
@@ -273,4 +288,5 @@ def migrations(dialect: str) -> list[list[str]]:
     return [
         *(_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types), _v7(types)),
         _v8(dialect),
+        _v9(),
     ]

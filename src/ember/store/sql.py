@@ -7,12 +7,14 @@ from typing import Any
 
 from ember.store.base import (
     INDEX_TABLES,
+    MAX_INDEXED_CHARS,
     CurrentState,
     HistoryQuery,
     IndexRows,
     StoreConflict,
     StoredVersion,
     Writer,
+    is_capped,
 )
 
 _VERSION_COLUMNS = "r.type, r.id, v.version, v.last_updated, v.method, v.content, v.seq"
@@ -266,9 +268,7 @@ class SQLSession(Writer):
         row = self._one(_INSERT_RESOURCE + " RETURNING pk", resource_values(version))
         if row is None:
             raise StoreConflict(f"{version.type}/{version.id} was created concurrently")
-        seq_row = self._one(
-            _INSERT_VERSION + " RETURNING seq", (row[0], *version_values(version))
-        )
+        seq_row = self._one(_INSERT_VERSION + " RETURNING seq", (row[0], *version_values(version)))
         return row[0], seq_row[0] if seq_row else 0
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
@@ -331,9 +331,10 @@ class SQLSession(Writer):
             self._execute(f"DELETE FROM {table} WHERE res_pk = ?", (pk,))
         self._execute("DELETE FROM fulltext_index WHERE rowid = ?", (pk,))
 
-    def fulltext_value(self, words: Sequence[str]) -> str:
-        """What a full-text column stores: the words, which FTS5 splits at the spaces."""
-        return " ".join(words)
+    def fulltext_value(self, words: str) -> str:
+        """What a full-text column stores: the words (joined by spaces), which FTS5 splits
+        at the spaces."""
+        return words
 
     def _write_index(self, pk: int, index: IndexRows) -> None:
         for field in INDEX_TABLES:
@@ -356,7 +357,14 @@ class SQLSession(Writer):
         pending, self._pending = self._pending, {}
         for field, rows in pending.items():
             table, columns = INDEX_TABLES[field]
-            marks = ", ".join("?" for _ in range(len(columns) + 1))
+            marks = ", ".join(["?", *(_mark(table, column) for column in columns)])
             self._executemany(
                 f"INSERT INTO {table} (res_pk, {', '.join(columns)}) VALUES ({marks})", rows
             )
+
+
+def _mark(table: str, column: str) -> str:
+    """The placeholder of an index column: text values cut as MAX_INDEXED_CHARS says."""
+    if is_capped(table, column):
+        return f"substr(?, 1, {MAX_INDEXED_CHARS})"
+    return "?"

@@ -79,8 +79,18 @@ def test_primitive_extensions() -> None:
     url = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
     values = evaluate(PATIENT, f"Patient.birthDate.extension('{url}').value")
     assert [str(v) for v in values] == ["1974-12-25T14:35:45-05:00"]
-    patient = {"resourceType": "Patient", "name": [{"given": [None, "Jim"], "_given": [
-        {"extension": [{"url": "http://example.org/x", "valueString": "y"}]}, None]}]}
+    patient = {
+        "resourceType": "Patient",
+        "name": [
+            {
+                "given": [None, "Jim"],
+                "_given": [
+                    {"extension": [{"url": "http://example.org/x", "valueString": "y"}]},
+                    None,
+                ],
+            }
+        ],
+    }
     assert evaluate(patient, "Patient.name.given.hasValue()") == [False]
     assert evaluate(patient, "Patient.name.given.select(hasValue())") == [False, True]
     assert evaluate(patient, "Patient.name.given.extension.value") == ["y"]
@@ -146,8 +156,10 @@ def test_member_of_and_conforms_to_use_callbacks() -> None:
 
 def test_html_checks() -> None:
     assert evaluate(PATIENT, "text.div.htmlChecks()") == [True]
-    bad = dict(PATIENT, text={"div": '<div xmlns="http://www.w3.org/1999/xhtml">'
-                                     '<script>x()</script></div>'})
+    bad = dict(
+        PATIENT,
+        text={"div": '<div xmlns="http://www.w3.org/1999/xhtml"><script>x()</script></div>'},
+    )
     assert evaluate(bad, "text.`div`.htmlChecks()") == [False]
 
 
@@ -196,8 +208,14 @@ def test_trace_and_element_definition() -> None:
 
 
 def test_slice_by_value_discriminators() -> None:
-    vital = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                         "code": "vital-signs"}]}
+    vital = {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                "code": "vital-signs",
+            }
+        ]
+    }
     other = {"coding": [{"system": "http://example.org", "code": "vital-signs"}]}
     observation = {"resourceType": "Observation", "category": [other, vital]}
     expression = "category.slice('http://hl7.org/fhir/StructureDefinition/vitalsigns', 'VSCat')"

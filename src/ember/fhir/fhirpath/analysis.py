@@ -39,8 +39,22 @@ class Info:
 
 
 UNKNOWN = Info(None)
-_SAME_TYPE = frozenset({"where", "first", "last", "tail", "skip", "take", "single",
-                        "distinct", "trace", "intersect", "exclude", "sort"})
+_SAME_TYPE = frozenset(
+    {
+        "where",
+        "first",
+        "last",
+        "tail",
+        "skip",
+        "take",
+        "single",
+        "distinct",
+        "trace",
+        "intersect",
+        "exclude",
+        "sort",
+    }
+)
 _ORDER_DEPENDENT = frozenset({"first", "last", "tail", "skip", "take"})
 _UNORDERED = frozenset({"children", "descendants"})
 
@@ -59,8 +73,10 @@ class Checker:
         if isinstance(expr, Call):
             return self._call(expr, focus)
         if isinstance(expr, Special):
-            return self.infer(expr.target, focus) if expr.target else (
-                focus if expr.name == "$this" else UNKNOWN
+            return (
+                self.infer(expr.target, focus)
+                if expr.target
+                else (focus if expr.name == "$this" else UNKNOWN)
             )
         if isinstance(expr, Indexer):
             target = self.infer(expr.target, focus)
@@ -81,8 +97,13 @@ class Checker:
         at_root = expr.target is None
         source = focus if at_root else self.infer(expr.target, focus)  # type: ignore[arg-type]
         if at_root and expr.name[:1].isupper() and self.model.find_type(expr.name):
-            if focus.context and self._known(source) and not any(
-                self.model.is_subtype(t, expr.name) for t in source.types  # type: ignore[union-attr]
+            if (
+                focus.context
+                and self._known(source)
+                and not any(
+                    self.model.is_subtype(t, expr.name)
+                    for t in source.types  # type: ignore[union-attr]
+                )
             ):
                 raise FHIRPathError(
                     f"{expr.name} does not match the context type "

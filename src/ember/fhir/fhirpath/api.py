@@ -39,12 +39,15 @@ class Expression:
     ) -> None:
         self.text = text
         self.model: Model = get_model(version)
-        tree = parse(text)
-        if base_type is not None:
-            checker = Checker(self.model, check_ordered_functions=check_ordered_functions)
-            checker.check(tree, base_type)
-        compiler = Compiler(self.model)
-        self._compiled = compiler.compile(tree)
+        try:
+            tree = parse(text)
+            if base_type is not None:
+                checker = Checker(self.model, check_ordered_functions=check_ordered_functions)
+                checker.check(tree, base_type)
+            compiler = Compiler(self.model)
+            self._compiled = compiler.compile(tree)
+        except RecursionError as exc:  # the parser and compiler recurse per nesting level
+            raise FHIRPathError("the expression nests too deeply") from exc
         self._uses_env = compiler.uses_env
 
     def __repr__(self) -> str:
@@ -78,18 +81,25 @@ class Expression:
         if self._uses_env:
             services = (
                 NO_SERVICES
-                if resolver is None and terminology is None and conforms_to is None
+                if resolver is None
+                and terminology is None
+                and conforms_to is None
                 and tracer is None
                 else Services(resolver, terminology, conforms_to, tracer)
             )
-            env = Env(self.model, focus, root, _variables(variables) if variables else {},
-                      services)
+            env = Env(self.model, focus, root, _variables(variables) if variables else {}, services)
         try:
             result = self._compiled(focus, env)
         except FHIRPathError:
             raise
-        except (RecursionError, ArithmeticError, ValueError, TypeError, LookupError,
-                AttributeError) as exc:
+        except (
+            RecursionError,
+            ArithmeticError,
+            ValueError,
+            TypeError,
+            LookupError,
+            AttributeError,
+        ) as exc:
             # a defect or unforeseen input must still surface as a FHIRPath error
             raise FHIRPathError(f"evaluation failed: {exc!r}") from exc
         out = []

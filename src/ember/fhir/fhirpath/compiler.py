@@ -97,9 +97,7 @@ class Compiler:
     def _names_type(self, name: str) -> bool:
         return name[:1].isupper() and self.model.find_type(name) is not None
 
-    def _type_filter(
-        self, type_name: str, then: StepFunction | None
-    ) -> StepFunction:
+    def _type_filter(self, type_name: str, then: StepFunction | None) -> StepFunction:
         """A leading type name (`Patient.name`) keeps the focus items of that type, and
         takes the next step on them (one call less on the hot path)."""
         model = self.model

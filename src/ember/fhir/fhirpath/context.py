@@ -33,8 +33,16 @@ NO_SERVICES = Services()
 class Env:
     """Mutable evaluation state; iteration functions set and restore $index/$total."""
 
-    __slots__ = ("context", "index", "model", "resource", "services", "started", "total",
-                 "variables")
+    __slots__ = (
+        "context",
+        "index",
+        "model",
+        "resource",
+        "services",
+        "started",
+        "total",
+        "variables",
+    )
 
     def __init__(
         self,

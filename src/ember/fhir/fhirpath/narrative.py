@@ -13,11 +13,59 @@ XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 # the basic formatting elements of HTML 4.0 chapters 7-11 and 15, plus a and img
 _ALLOWED_ELEMENTS = frozenset(
     {
-        "a", "abbr", "acronym", "address", "b", "bdo", "big", "blockquote", "br", "caption",
-        "cite", "code", "col", "colgroup", "dd", "del", "dfn", "div", "dl", "dt", "em", "h1", "h2",
-        "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "ol", "p", "pre", "q",
-        "samp", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
-        "thead", "tr", "tt", "ul", "var",
+        "a",
+        "abbr",
+        "acronym",
+        "address",
+        "b",
+        "bdo",
+        "big",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "del",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "tt",
+        "ul",
+        "var",
     }
 )
 
@@ -66,8 +114,10 @@ def check_narrative(xhtml: str) -> bool:
     for token in _TOKEN.finditer(xhtml):
         # once there is content, only text outside the root matters
         start = token.start()
-        if start > position and (depth == 0 or not has_content) and _has_text(
-            xhtml[position:start]
+        if (
+            start > position
+            and (depth == 0 or not has_content)
+            and _has_text(xhtml[position:start])
         ):
             if depth == 0:
                 return False  # text outside the root div

@@ -112,8 +112,15 @@ class Child:
     at construction to the collector for the kind of element (the hot path).
     """
 
-    __slots__ = ("choice_keys", "choices", "collect", "element", "ext_name", "json_name",
-                 "type_name")
+    __slots__ = (
+        "choice_keys",
+        "choices",
+        "collect",
+        "element",
+        "ext_name",
+        "json_name",
+        "type_name",
+    )
 
     def __init__(self, element: Element | None, type_name: str | None, model: Model) -> None:
         self.element = element

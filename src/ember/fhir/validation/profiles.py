@@ -131,8 +131,10 @@ class _Profile:
         elements = differential or snapshot
         # the snapshot (complete, or generated with the differential merged in) wins
         self.by_id = {e["id"]: e for e in [*differential, *snapshot] if "id" in e}
-        root = elements[0]["id"] if elements and "id" in elements[0] else ""
-        named = [e for e in elements[1:] if "id" in e and "." in e["id"]]
+        # a differential need not start with the root element (Patient.birthDate alone)
+        ids = [e["id"] for e in elements if isinstance(e.get("id"), str)]
+        root = ids[0].split(".", 1)[0] if ids else ""
+        named = [e for e in elements if isinstance(e.get("id"), str) and "." in e["id"]]
         self.rules = [_Rule.of(element, root) for element in named if _has_rule(element)]
         self.slicings = [
             (_Rule.of(element, root), rules)
@@ -316,7 +318,7 @@ class _Rule:
             parent_id=".".join([root, *steps[:-1]]),
             last_step=steps[-1:],
             min=element.get("min", 0),
-            max=None if maximum == "*" else int(maximum),
+            max=int(maximum) if isinstance(maximum, str) and maximum.isdigit() else None,
             expected=fixed_or_pattern(element),
             is_slice="sliceName" in element,
             binding=_binding_of(element),

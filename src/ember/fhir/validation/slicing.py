@@ -58,11 +58,26 @@ def slice_matcher(
         steps = [] if path == "$this" else path.split(".")
         if target not in by_id and f"{target}[x]" in by_id:  # "value" names value[x]
             target, steps = f"{target}[x]", [*steps[:-1], f"{steps[-1]}[x]"]
-        test = _test(kind, steps, by_id.get(target), conforms)
+        element = by_id.get(target)
+        if path == "url" and fixed_or_pattern(element or {}) is None:
+            element = _extension_url(by_id.get(slice_id)) or element
+        test = _test(kind, steps, element, conforms)
         if test is None:
             return None
         tests.append(test)
     return lambda node, lookup: all(test(node, lookup) for test in tests)
+
+
+def _extension_url(slice_: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An extension slice given by its profile alone (`type.profile`, the usual way): its
+    url is that profile's canonical URL (profiling.html#slicing, extensions by url)."""
+    types = slice_.get("type") if slice_ else None
+    if not isinstance(types, list) or len(types) != 1 or not isinstance(types[0], dict):
+        return None
+    profiles = types[0].get("profile")
+    if types[0].get("code") != "Extension" or not isinstance(profiles, list) or len(profiles) != 1:
+        return None
+    return {"fixedUri": str(profiles[0]).split("|", 1)[0]}
 
 
 def _implied_type_matcher(by_id: ElementsById, base_id: str, slice_name: str) -> Matcher | None:

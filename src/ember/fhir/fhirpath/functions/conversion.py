@@ -18,8 +18,9 @@ from ember.fhir.fhirpath.temporal import Date, DateTime, Time
 
 
 @function("iif", LAMBDA, LAMBDA, LAMBDA, required=2)
-def iif(env: Any, items: list[Any], criterion: Any, when_true: Any,
-        otherwise: Any = None) -> list[Any]:
+def iif(
+    env: Any, items: list[Any], criterion: Any, when_true: Any, otherwise: Any = None
+) -> list[Any]:
     # the arguments see the input item as $this; only the chosen branch is evaluated
     if len(items) > 1:
         raise FHIRPathError("iif() cannot be invoked on more than one item")
@@ -183,4 +184,3 @@ def converts_to_quantity(env: Any, items: list[Any], unit: list[Any] | None = No
     if value is None:
         return []
     return [_quantity_in(value, unit or []) is not None]
-

@@ -204,4 +204,3 @@ def _element_definitions(model: Any) -> dict[str, dict[str, Any]]:
                 index.setdefault(element["path"], element)
         _DEFINITIONS[id(model)] = index
     return index
-

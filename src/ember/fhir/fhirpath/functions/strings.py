@@ -59,8 +59,9 @@ def index_of(text: str, substring: str) -> int:
 
 
 @function("substring", VALUE, VALUE, required=1)
-def substring(env: Any, items: list[Any], start: list[Any],
-              length: list[Any] | None = None) -> list[Any]:
+def substring(
+    env: Any, items: list[Any], start: list[Any], length: list[Any] | None = None
+) -> list[Any]:
     text = string_value(items, "substring()")
     begin = integer_value(start, "substring()")
     if text is None or begin is None or not 0 <= begin < len(text):

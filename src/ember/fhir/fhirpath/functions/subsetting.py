@@ -37,7 +37,7 @@ def skip(env: Any, items: list[Any], count: list[Any]) -> list[Any]:
     number = integer_value(count, "skip()")
     if number is None:
         return []
-    return items[max(number, 0):]
+    return items[max(number, 0) :]
 
 
 @function("take", VALUE)

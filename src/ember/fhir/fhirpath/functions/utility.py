@@ -75,8 +75,9 @@ def as_(env: Any, items: list[Any], test: TypeTest) -> list[Any]:
 
 
 @function("aggregate", LAMBDA, VALUE, required=1)
-def aggregate(env: Any, items: list[Any], aggregator: Any,
-              init: list[Any] | None = None) -> list[Any]:
+def aggregate(
+    env: Any, items: list[Any], aggregator: Any, init: list[Any] | None = None
+) -> list[Any]:
     saved_index, saved_total = env.index, env.total
     total = init or []
     try:
