@@ -1,5 +1,6 @@
 """Validation speed per resource: what a write costs (structure + rules: invariants,
-bindings, claimed profiles), and the narrative check (`htmlChecks()`) alone.
+bindings, claimed profiles), the narrative check (`htmlChecks()`) alone, and the base
+rules alone (invariants and bindings, as a write runs them) in microseconds.
 
     .venv/bin/python benchmarks/validation_bench.py [--seconds S]
 
@@ -9,7 +10,8 @@ the biggest narratives. The narrative columns: the scan alone, and htmlChecks() 
 invariants call it (big narratives remembered by digest, so a repeated one costs the
 digest only). Each is validated repeatedly for the time budget after a warm-up;
 prints the best of several passes in milliseconds per resource (the machine is
-shared: repeat and compare).
+shared: repeat and compare). The base rules of all the spec examples are timed in
+CPU time, their mean per resource.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from typing import Any
 
 from ember.fhir.fhirpath.narrative import check_narrative, html_checks
 from ember.fhir.formats.json import parse
+from ember.fhir.issues import has_errors
 from ember.fhir.model import get_model
 from ember.fhir.validation import check_rules, validate_resource
+from ember.fhir.validation.rules import rules_for
 
 EXAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "testdata" / "examples" / "r4"
 BIG_NARRATIVES = (
@@ -83,6 +87,25 @@ def write_checks(resource: dict[str, Any]) -> Callable[[], object]:
     return run
 
 
+def base_rules_us(resources: list[dict[str, Any]], seconds: float) -> float:
+    """The mean CPU time of the base rules per resource, best of the passes in budget."""
+    checker = rules_for(get_model("r4"))
+    best, deadline = float("inf"), time.process_time() + seconds
+    while time.process_time() < deadline or best == float("inf"):
+        started = time.process_time()
+        for resource in resources:
+            checker.base_rules(resource)
+        best = min(best, (time.process_time() - started) / len(resources))
+    return best * 1e6
+
+
+def spec_examples() -> list[dict[str, Any]]:
+    """The structurally valid spec examples (the rules run on those only)."""
+    model = get_model("r4")
+    parsed = (parse(path.read_bytes()) for path in sorted(EXAMPLES.glob("*.json")))
+    return [r for r in parsed if not has_errors(validate_resource(r, model))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="budget per workload")
@@ -108,6 +131,14 @@ def main() -> None:
         scan = best_ms(lambda d=div: check_narrative(d), args.seconds / 2) if div else 0.0
         cached = best_ms(lambda d=div: html_checks(d), args.seconds / 2) if div else 0.0
         print(f"{label:52} {len(div) / 1024:7.1f} {checks:12.3f} {scan:10.3f} {cached:7.3f}")
+    print(f"\n{'base rules (invariants, bindings)':52} {'µs CPU per resource':>20}")
+    patient = parse((EXAMPLES / "Patient-example.json").read_bytes())
+    for label, resources in (
+        ("Observation (small, no narrative)", [OBSERVATION]),
+        ("Patient-example.json", [patient]),
+        ("all spec examples (mean)", spec_examples()),
+    ):
+        print(f"{label:52} {base_rules_us(resources, args.seconds):20.1f}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ A constraint fails when its expression yields `false`; an empty result is taken 
 "not applicable", as the definitions' expressions are written to yield true or false.
 Error constraints give errors, warning constraints warnings. A constraint the engine
 fails to evaluate on some content is reported as a warning: it never blocks a write.
+The most frequent constraints have a Python version (`native`) that decides the common
+cases without FHIRPath.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ember.fhir.fhirpath import FHIRPathError
 from ember.fhir.fhirpath.nodes import Node
 from ember.fhir.issues import Issue
 from ember.fhir.model import Constraint, Element, Model
+from ember.fhir.validation.native import Check, native_check
 from ember.fhir.validation.walk import Instance
 
 # Constraints not evaluated, by key, with the reason. Every base expression compiles
@@ -45,10 +48,12 @@ class Rule:
 @dataclass(frozen=True, slots=True)
 class Invariant:
     """One expression and the constraints that share it (txt-1 and txt-2 both say
-    `htmlChecks()`), so that it is evaluated once per element."""
+    `htmlChecks()`), so that it is evaluated once per element; `native` its Python
+    version, if it has one."""
 
     expression: fhirpath.Expression
     rules: tuple[Rule, ...]
+    native: Check | None = None
 
 
 class Invariants:
@@ -78,17 +83,31 @@ class Invariants:
     def _compiled(self, constraints: tuple[Constraint, ...]) -> tuple[Invariant, ...]:
         return compiled(constraints, self.model.version)
 
+    def applying(self, instance: Instance) -> tuple[Invariant, ...]:
+        """The invariants that apply to one element instance."""
+        if instance.element is None:
+            return self.of_type(instance.type_name)
+        return self.of_element(instance.element, instance.type_name)
+
     def check(self, instance: Instance, issues: list[Issue]) -> None:
         """Evaluate the invariants that apply to one element instance."""
-        element = instance.element
-        if element is None:
-            invariants = self.of_type(instance.type_name)
-        else:
-            invariants = self.of_element(element, instance.type_name)
-        if not invariants:
-            return
-        node = Node(instance.value, instance.type_name, instance.ext, element)
-        evaluate(invariants, node, instance.root, instance.path, issues)
+        node: Node | None = None  # built for the first invariant that needs FHIRPath
+        for invariant in self.applying(instance):
+            if invariant.native is not None:
+                verdict = invariant.native(instance.value, instance.ext)
+                if verdict is True:
+                    continue
+                if verdict is False:
+                    failed(invariant, instance.path, issues)
+                    continue
+            if node is None:
+                node = node_of(instance)
+            evaluate((invariant,), node, instance.root, instance.path, issues)
+
+
+def node_of(instance: Instance) -> Node:
+    """The FHIRPath context for an element instance."""
+    return Node(instance.value, instance.type_name, instance.ext, instance.element)
 
 
 def compiled(constraints: Iterable[Constraint], version: str) -> tuple[Invariant, ...]:
@@ -104,7 +123,11 @@ def compiled(constraints: Iterable[Constraint], version: str) -> tuple[Invariant
         rule = Rule(key, constraint.severity, constraint.human)
         rules.setdefault(constraint.expression, []).append(rule)
     return tuple(
-        Invariant(fhirpath.compile(text, version=version), tuple(shared))
+        Invariant(
+            fhirpath.compile(text, version=version),
+            tuple(shared),
+            native_check(shared[0].key, text) if len(shared) == 1 else None,
+        )
         for text, shared in rules.items()
     )
 
@@ -122,7 +145,12 @@ def evaluate(
                 issues.append(Issue("warning", "processing", diagnostics, path))
             continue
         if result == [False]:
-            for rule in invariant.rules:
-                diagnostics = f"Constraint failed: {rule.key}: '{rule.human}'"
-                severity = "error" if rule.severity == "error" else "warning"
-                issues.append(Issue(severity, "invariant", diagnostics, path))
+            failed(invariant, path, issues)
+
+
+def failed(invariant: Invariant, path: str, issues: list[Issue]) -> None:
+    """The issues of an invariant found false at `path`."""
+    for rule in invariant.rules:
+        diagnostics = f"Constraint failed: {rule.key}: '{rule.human}'"
+        severity = "error" if rule.severity == "error" else "warning"
+        issues.append(Issue(severity, "invariant", diagnostics, path))
