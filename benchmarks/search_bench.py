@@ -29,6 +29,7 @@ import argparse
 import datetime
 import hashlib
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -49,6 +50,7 @@ from ember.config import Settings
 from ember.engine.interactions import Engine
 from ember.load import load_paths
 from ember.store import open_store
+from ember.store.base import INDEX_TABLES
 
 BATCH = 250  # patients per carebundle run
 PAGE = 20  # _count of every search
@@ -113,11 +115,66 @@ def _load(folder: Path, url: str, workers: int) -> None:
     print(f"  loaded {summary.loaded} resources in {time.perf_counter() - started:.0f} s")
 
 
-def loaded_database(backend: str, patients: int, seed: int, workers: int) -> str:
-    """The URL of a database holding the data set, loaded once and kept."""
+# The SQLite tables a copy into PostgreSQL takes over (full text apart: FTS5 keeps it in
+# tables of its own), parents before the index rows that refer to them; the boolean
+# columns among theirs (integers on SQLite)
+_COPIED = ("resources", "resource_versions", *(t for t, _ in INDEX_TABLES.values()), "search_jobs")
+_BOOLEANS = frozenset({"deleted", "finished"})
+_IDENTITIES = (("resources", "pk"), ("resource_versions", "seq"), ("search_jobs", "pk"))
+
+
+def _copy_table(lite: sqlite3.Connection, pg: psycopg.Connection[Any], table: str) -> None:
+    cursor = lite.execute(f"SELECT * FROM {table} ORDER BY 1")
+    names = [d[0] for d in cursor.description]
+    booleans = [n for n, name in enumerate(names) if name in _BOOLEANS]
+    with pg.cursor().copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in cursor:
+            cells = list(row)
+            for n in booleans:
+                cells[n] = bool(cells[n])
+            copy.write_row(cells)
+
+
+def _copy_into_postgres(source: Path, target: str) -> None:
+    """Copy a loaded SQLite database into a new PostgreSQL one, row for row (same pks),
+    then VACUUM (ANALYZE) as after a load: the data `ember load` writes, in minutes
+    instead of the hour a 10,000-patient load takes on 2 shared cores."""
+    store = open_store(target)  # the schema, at the version the SQLite one is at
+    with store.writing() as session:
+        words = session.fulltext_value  # a tsvector literal, as the store writes them
+    started = time.perf_counter()
+    with sqlite3.connect(source) as lite, psycopg.connect(target) as pg:
+        for table in _COPIED:
+            _copy_table(lite, pg, table)
+        for table, key in _IDENTITIES:
+            pg.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'), "
+                f"(SELECT COALESCE(MAX({key}), 0) + 1 FROM {table}), false)"
+            )
+        texts = lite.execute("SELECT rowid, narrative, content FROM fulltext_index ORDER BY 1")
+        with pg.cursor().copy("COPY fulltext_index (rowid, narrative, content) FROM STDIN") as copy:
+            for rowid, narrative, content in texts:
+                copy.write_row((rowid, words(narrative), words(content)))
+        registry = lite.execute("SELECT generation, fulltext FROM search_registry").fetchone()
+        pg.execute(
+            "UPDATE search_registry SET generation = %s, fulltext = %s",
+            (registry[0], bool(registry[1])),
+        )
+    try:
+        store.refresh_statistics()
+    finally:
+        store.close()
+    print(f"  copied in {time.perf_counter() - started:.0f} s")
+
+
+def loaded_database(
+    backend: str, patients: int, seed: int, workers: int, copy: bool = False
+) -> str:
+    """The URL of a database holding the data set, loaded once and kept; with `copy`, a
+    PostgreSQL one is copied from the SQLite one."""
     name = f"ember_search_{patients}_{seed}"
     folder = search_data(patients, seed)
-    if backend == "sqlite":
+    if backend == "sqlite" or copy:
         done = CACHE / "search-db" / f"{name}.done"
         if not done.exists():
             for stale in done.parent.glob(f"{name}.db*"):
@@ -125,14 +182,19 @@ def loaded_database(backend: str, patients: int, seed: int, workers: int) -> str
             print(f"loading {patients} patients into SQLite")
             _load(folder, _sqlite_url(name), workers)
             done.touch()
-        return _sqlite_url(name)
+        if backend == "sqlite":
+            return _sqlite_url(name)
     exists = _postgres_admin("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
     if not exists:
         partial = f"{name}_partial"
         _postgres_admin(f'DROP DATABASE IF EXISTS "{partial}" WITH (FORCE)')
         _postgres_admin(f'CREATE DATABASE "{partial}"')
-        print(f"loading {patients} patients into PostgreSQL")
-        _load(folder, _postgres_url(partial), workers)
+        if copy:
+            print(f"copying {patients} patients from SQLite into PostgreSQL")
+            _copy_into_postgres(CACHE / "search-db" / f"{name}.db", _postgres_url(partial))
+        else:
+            print(f"loading {patients} patients into PostgreSQL")
+            _load(folder, _postgres_url(partial), workers)
         _postgres_admin(f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
     return _postgres_url(name)
 
@@ -255,19 +317,19 @@ def time_query(engine: Engine, type_: str, query: Query, repeat: int) -> Timing:
 
 
 def run_backend(
-    backend: str, scale: int, seed: int, workers: int, repeat: int, only: set[str] | None
+    backend: str, scale: int, args: argparse.Namespace, only: set[str] | None
 ) -> dict[str, dict[str, Any]]:
-    url = loaded_database(backend, scale, seed, workers)
+    url = loaded_database(backend, scale, args.seed, args.workers, args.copy_postgres)
     store = open_store(url)
     try:
         engine = Engine(store, Settings(database_url=url))
         results = {}
-        for name, (type_, query) in queries(search_data(scale, seed)).items():
+        for name, (type_, query) in queries(search_data(scale, args.seed)).items():
             if only and name not in only:
                 continue
             if name.endswith("deep-page"):
                 query = _deep_cursor(engine, type_, query)
-            timing = time_query(engine, type_, query, repeat).summary()
+            timing = time_query(engine, type_, query, args.repeat).summary()
             results[name] = timing
             print(
                 f"{backend:10} {scale:6} {name:30} p50 {timing['p50_ms']:8.2f}  "
@@ -300,15 +362,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--queries", default="", help="comma-separated names; default all")
+    parser.add_argument(
+        "--copy-postgres",
+        action="store_true",
+        help="fill a new PostgreSQL database from the SQLite one instead of loading it",
+    )
     args = parser.parse_args()
     scales = [int(s) for s in args.scales.split(",")]
     only = set(args.queries.split(",")) if args.queries else None
     results: dict[str, dict[int, dict[str, dict[str, Any]]]] = {}
     for backend in args.backends.split(","):
         for scale in scales:
-            results.setdefault(backend, {})[scale] = run_backend(
-                backend, scale, args.seed, args.workers, args.repeat, only
-            )
+            results.setdefault(backend, {})[scale] = run_backend(backend, scale, args, only)
     print_ratios(results, scales)
     path = write_result(
         "search", {"scenario": "search", "machine": machine(), "page": PAGE, "results": results}

@@ -65,9 +65,9 @@ class Statement:
 
     @property
     def probe_end(self) -> str:
-        """What ends a probing subquery that joins resources: PostgreSQL would turn its
-        EXISTS into a join over every match (hashing all resources of the type), where
-        probing stops at a page; OFFSET 0 keeps it a per-row probe there."""
+        """What ends a probing subquery: PostgreSQL would turn its EXISTS into a join
+        over every match (hashing them all, then sorting), where probing stops at a
+        page; OFFSET 0 keeps it a per-row probe there."""
         return " OFFSET 0" if self.dialect == "postgresql" else ""
 
 
@@ -123,19 +123,24 @@ def _drives(
 
 
 def _has_row(
-    row: str, table: str, alias: str, test: Condition, negate: bool, statement: Statement | None
+    row: str,
+    table: str,
+    alias: str,
+    test: Condition,
+    negate: bool,
+    statement: Statement,
+    drive: bool,
 ) -> str:
     """`row` has an index row `alias` in `table` meeting `test`. The criterion that
     drives the search is an uncorrelated IN: its index is searched once and the list
     read in pk order (a page can stop early). Every other criterion probes the index
-    rows of each candidate by (res_pk, param), so its matches are never all listed.
-    `statement` is given only to the driving criterion."""
-    if statement is not None and not negate:
+    rows of each candidate by (res_pk, param), so its matches are never all listed."""
+    if drive and not negate:
         subquery = f"SELECT {alias}.res_pk FROM {table} {alias} WHERE {test[0]}"
         return _drives(statement, f"{row}.pk", subquery, test[1])
     return (
         f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM {table} {alias} "
-        f"WHERE {alias}.res_pk = {row}.pk AND {test[0]})"
+        f"WHERE {alias}.res_pk = {row}.pk AND {test[0]}{statement.probe_end})"
     )
 
 
@@ -145,7 +150,7 @@ def _missing(leaf: Leaf, row: str, code: str, values: Values, statement: Stateme
     alias = statement.next("m")
     negate = values == ("true",)
     test: Condition = (f"{alias}.param = ?", [leaf.param.code])
-    return _has_row(row, TABLES[leaf.param.type], alias, test, negate, None), test[1]
+    return _has_row(row, TABLES[leaf.param.type], alias, test, negate, statement, False), test[1]
 
 
 def _composite(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
@@ -215,7 +220,7 @@ def _leaf(
     test = _value_test(leaf, alias, code, statement.local_base)
     sql, params = _any_of([test(v) for v in values])
     test = (f"{alias}.param = ? AND {sql}", [index_param, *params])
-    return _has_row(row, table, alias, test, negate, statement if drive else None), test[1]
+    return _has_row(row, table, alias, test, negate, statement, drive), test[1]
 
 
 def _listed(row: str, code: str, values: Values, statement: Statement) -> Condition:
@@ -334,16 +339,19 @@ def _matches(reader: Reader, criteria: Criteria, position: int) -> int:
     return int(rows[0][0])
 
 
-def choose_driver(reader: Reader, criteria: Criteria, in_page_order: bool) -> int | None:
+def choose_driver(
+    reader: Reader, criteria: Criteria, in_page_order: bool, streams: bool = True
+) -> int | None:
     """The position of the criterion that drives the search, if any: the one with the
-    fewest matches. When the page is read in pk order (no _sort) and every criterion is
-    common, none drives (the type is read in order, each criterion probed), unless one
-    token streams its matches in that order."""
+    fewest matches. When the page is read in an index's order (pk order without _sort,
+    or a date sort key's, see ember.search.walk) and every criterion is common, none
+    drives (the index is read in order, each criterion probed), unless one token
+    `streams` its matches in that order (pk order)."""
     candidates = _candidates(criteria)
     if not candidates:
         return None
     first = candidates[0]
-    streaming = [n for n in candidates if _streams(criteria.criteria[n])]
+    streaming = [n for n in candidates if streams and _streams(criteria.criteria[n])]
     if _rank(criteria.criteria[first].target) == 0:  # _id
         return first
     if len(candidates) == 1 and (not in_page_order or streaming):

@@ -14,6 +14,7 @@ from ember.search.criteria import Criteria, common_parameter, invalid
 from ember.search.dates import EARLIEST, LATEST
 from ember.search.parameters import FULLTEXT
 from ember.search.plan import TABLES, choose_driver, page_source, where
+from ember.search.walk import walk_source
 from ember.store.base import Reader
 
 # The column a parameter sorts by, and what a resource without a value sorts as
@@ -125,22 +126,43 @@ def _after(columns: list[tuple[str, bool]], cursor: list[object]) -> tuple[str, 
     return "(" + " OR ".join(alternatives) + ")", params
 
 
+def _walks(sort: tuple[SortKey, ...], cursor: str | None) -> bool:
+    """Whether a page may be read by walking its date sort key's index: forwards, and
+    not among the resources without a value (those come after all the others)."""
+    if len(sort) != 1 or sort[0].kind != "date" or sort[0].code == "_lastUpdated":
+        return False
+    if cursor is None:
+        return True
+    backwards, position = decode_cursor(cursor, 2)
+    return not backwards and position[0] != (EARLIEST if sort[0].descending else LATEST)
+
+
 def page_statement(
     reader: Reader,
     criteria: Criteria,
     sort: tuple[SortKey, ...],
     count: int,
     cursor: str | None,
-) -> tuple[str, list[object]]:
-    """The one statement a page runs: up to count + 1 rows (pk, type, id, sort keys...)."""
-    driver = choose_driver(reader, criteria, in_page_order=not sort)
-    source, pk_column, params = page_source(criteria, reader.dialect, driver)
-    selected = [f"{pk_column} AS pk", "r.type", "r.id"]
+    walk: bool = True,
+) -> tuple[str, list[object], bool]:
+    """The statement a page runs: up to count + 1 rows (pk, type, id, sort keys...), its
+    parameters and whether it walks the sort key's index (see ember.search.walk)."""
+    walks = walk and _walks(sort, cursor)
+    driver = choose_driver(reader, criteria, in_page_order=walks or not sort, streams=not sort)
+    walks = walks and driver is None
     sort_params: list[object] = []
-    for n, key in enumerate(sort):
-        expression, expression_params = _sort_expression(key)
-        selected.append(f"{expression} AS k{n}")
-        sort_params.extend(expression_params)
+    if walks:
+        source, key_column, params = walk_source(
+            criteria, reader.dialect, sort[0].code, sort[0].descending
+        )
+        selected = ["s.res_pk AS pk", "r.type", "r.id", f"{key_column} AS k0"]
+    else:
+        source, pk_column, params = page_source(criteria, reader.dialect, driver)
+        selected = [f"{pk_column} AS pk", "r.type", "r.id"]
+        for n, key in enumerate(sort):
+            expression, expression_params = _sort_expression(key)
+            selected.append(f"{expression} AS k{n}")
+            sort_params.extend(expression_params)
     backwards, position = decode_cursor(cursor, len(sort) + 1) if cursor else (False, [])
     columns = _columns(sort, backwards)
     order = ", ".join(f"{column}{' DESC' if descending else ''}" for column, descending in columns)
@@ -152,6 +174,7 @@ def page_statement(
     return (
         f"SELECT * FROM ({sql}) q{outer_where} ORDER BY {order} LIMIT ?",
         [*sort_params, *params, *outer_params, count + 1],
+        walks,
     )
 
 
@@ -162,7 +185,10 @@ def find_page(
     count: int,
     cursor: str | None,
 ) -> Page:
-    rows = reader.query(*page_statement(reader, criteria, sort, count, cursor))
+    sql, params, walked = page_statement(reader, criteria, sort, count, cursor)
+    rows = reader.query(sql, params)
+    if walked and len(rows) <= count:  # the page reaches resources without a sort value
+        rows = reader.query(*page_statement(reader, criteria, sort, count, cursor, False)[:2])
     backwards = decode_cursor(cursor, len(sort) + 1)[0] if cursor else False
     more = len(rows) > count  # beyond this page, in the direction read
     page = rows[:count]
@@ -192,7 +218,7 @@ def explain(
     cursor: str | None,
 ) -> str:
     """The statement of a page, its parameters and the database's plan for it."""
-    sql, params = page_statement(reader, criteria, sort, count, cursor)
+    sql, params, _ = page_statement(reader, criteria, sort, count, cursor)
     plan = reader.query(_EXPLAIN[dialect] + sql, params)
     steps = "\n".join(" ".join(str(part) for part in row) for row in plan)
     return f"{sql}\nparameters: {params!r}\nplan:\n{steps}"

@@ -278,6 +278,16 @@ def _v9() -> list[str]:
     return statements
 
 
+def _v10() -> list[str]:
+    """Date index rows in the order of a date _sort, pk order within a key (as pages are
+    ordered), with the other end of the range too: a page sorted by date walks them from
+    the index alone and stops once full (ember.search.walk)."""
+    return [
+        "CREATE INDEX date_index_low_order ON date_index (param, low, res_pk, high)",
+        "CREATE INDEX date_index_high_order ON date_index (param, high DESC, res_pk, low)",
+    ]
+
+
 def migrations(dialect: str) -> list[list[str]]:
     """Statements of each schema version, oldest first."""
     types = _COMMON[dialect]
@@ -289,4 +299,5 @@ def migrations(dialect: str) -> list[list[str]]:
         *(_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types), _v7(types)),
         _v8(dialect),
         _v9(),
+        _v10(),
     ]
