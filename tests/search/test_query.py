@@ -305,6 +305,18 @@ def test_a_criterion_with_few_matches_drives_uncompared(
         assert plan.choose_driver(reader, criteria, True) == driver
 
 
+@pytest.mark.parametrize(("common", "driver"), [(2, None), (3, 0)])
+def test_a_chain_with_common_targets_is_common(
+    store: Store, monkeypatch: pytest.MonkeyPatch, common: int, driver: int | None
+) -> None:
+    """Two men, one observation of theirs: once the targets are common the chain is
+    taken as common, without its references being counted."""
+    monkeypatch.setattr(plan, "COMMON", common)
+    criteria = parse("Observation", "subject:Patient.gender=male", strict=True)
+    with store.reading() as reader:
+        assert plan.choose_driver(reader, criteria, True) == driver
+
+
 @pytest.mark.parametrize(
     ("query", "members"),
     [

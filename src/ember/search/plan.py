@@ -57,8 +57,9 @@ class Statement:
     dialect: str
     local_base: str | None = None
     numbers: count = field(default_factory=count)
-    # the subquery listing the matches of the driving criterion, to count them
-    driving: Condition | None = None
+    # the subqueries listing the matches of the driving criterion, to count them: a
+    # chain's targets, then the references to them
+    driving: list[Condition] = field(default_factory=list)
 
     def next(self, prefix: str) -> str:
         return f"{prefix}{next(self.numbers)}"
@@ -118,7 +119,7 @@ def _drives(
     statement: Statement, column: str, subquery: str, params: list[object], counted: bool = True
 ) -> str:
     if counted:
-        statement.driving = (subquery, params)
+        statement.driving.append((subquery, params))
     return f"{column} IN ({subquery})"
 
 
@@ -329,14 +330,18 @@ def _candidates(criteria: Criteria) -> list[int]:
 
 
 def _matches(reader: Reader, criteria: Criteria, position: int) -> int:
-    """The rows the criterion's driving subquery lists, counted up to COMMON."""
+    """The rows the criterion's driving subquery lists, counted up to COMMON. A chain
+    with common targets is taken as common without listing them all (the count of the
+    references to them would), so judging it costs little too."""
     statement = Statement(reader.dialect, criteria.local_base)
     criterion(criteria.criteria[position], "r", statement, drive=True)
-    if statement.driving is None:  # full text, composite: listed whatever drives
-        return COMMON - 1
-    subquery, params = statement.driving
-    rows = reader.query(f"SELECT COUNT(*) FROM ({subquery} LIMIT ?) sample", [*params, COMMON])
-    return int(rows[0][0])
+    found = COMMON - 1  # full text, composite: listed whatever drives
+    for subquery, params in statement.driving:
+        rows = reader.query(f"SELECT COUNT(*) FROM ({subquery} LIMIT ?) sample", [*params, COMMON])
+        found = int(rows[0][0])
+        if found >= COMMON:
+            break
+    return found
 
 
 def choose_driver(

@@ -225,9 +225,11 @@ def explain(
 
 
 def count_matches(reader: Reader, criteria: Criteria) -> int:
-    condition, params = where(criteria, reader.dialect, choose_driver(reader, criteria, False))
-    rows = reader.query(f"SELECT COUNT(*) FROM resources r WHERE {condition}", params)
-    return int(rows[0][0])
+    # the rows a page reads from: a token that streams is joined, not listed first
+    source, _, params = page_source(
+        criteria, reader.dialect, choose_driver(reader, criteria, False)
+    )
+    return int(reader.query(f"SELECT COUNT(*) FROM {source}", params)[0][0])
 
 
 def estimate_matches(reader: Reader, criteria: Criteria) -> int:
