@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/search_bench.py [--scales 1000,10000]
         [--backends sqlite,postgresql] [--repeat 30] [--seed 42] [--workers 2]
+        [--queries a,b] [--copy-postgres]
 
 Data: carebundle records, one encounter per patient with the lean lab panels (HbA1c,
 lipids) and vital signs: Patient, Practitioner, Encounter, 13 Observations, 2
@@ -16,7 +17,10 @@ the first batches of a larger scale are the batches of a smaller one, so every q
 Loading goes through `ember load` in-process (NDJSON, written in groups); the SQLite file
 and the PostgreSQL database of each scale are kept under benchmarks/.cache and
 `ember_search_<patients>_<seed>`, so reruns start at once (a schema migration is applied
-to them on open). Each search runs through the engine in-process (`Engine.search_page`:
+to them on open). With --copy-postgres the PostgreSQL database is filled from the SQLite
+one (COPY, same rows and pks, then VACUUM ANALYZE as after a load): minutes instead of
+the hour `ember load` takes for 10,000 patients into PostgreSQL on 2 shared cores.
+Each search runs through the engine in-process (`Engine.search_page`:
 matching, paging, include, loading the page's resources), `--repeat` times after a
 warm-up; prints p50/p95/p99 per query and scale and the 10k/1k ratio of the p50, and
 writes a JSON result under benchmarks/results/ (with a digest of each first page, so

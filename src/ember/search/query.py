@@ -68,13 +68,19 @@ def parse_sort(types: tuple[str, ...], raw: str | None) -> tuple[SortKey, ...]:
     return tuple(keys)
 
 
+def _date_key(key: SortKey) -> tuple[str, int]:
+    """The end of its date rows a resource sorts by (the latest end descending, the
+    earliest start ascending) and the key of one without any (last either way)."""
+    return ("high", EARLIEST) if key.descending else ("low", LATEST)
+
+
 def _sort_expression(key: SortKey) -> tuple[str, list[object]]:
     if key.code == "_id":
         return "r.id", []
     if key.code == "_lastUpdated":
         return "r.last_updated", []
     if key.kind == "date":
-        column, missing = ("high", EARLIEST) if key.descending else ("low", LATEST)
+        column, missing = _date_key(key)
     else:
         column = _SORT_COLUMNS[key.kind]
         textual = key.kind in ("string", "token", "reference", "uri")
@@ -134,7 +140,7 @@ def _walks(sort: tuple[SortKey, ...], cursor: str | None) -> bool:
     if cursor is None:
         return True
     backwards, position = decode_cursor(cursor, 2)
-    return not backwards and position[0] != (EARLIEST if sort[0].descending else LATEST)
+    return not backwards and position[0] != _date_key(sort[0])[1]
 
 
 def page_statement(
