@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, ClassVar
 
 from psycopg_pool import ConnectionPool
 
@@ -34,6 +35,9 @@ _CREATE = (
 class PostgresSession(SQLSession):
     dialect = "postgresql"
     lock_suffix = " FOR UPDATE"
+    # Binary results: the content arrives as its bytes, not as hex text for psycopg to
+    # decode (callgrind: 118k instead of 151k client instructions per read by id).
+    point_read: ClassVar[dict[str, Any]] = {"binary": True}
     fulltext_insert = (
         "INSERT INTO fulltext_index (rowid, narrative, content) "
         "VALUES (?, CAST(? AS tsvector), CAST(? AS tsvector))"

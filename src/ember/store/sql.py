@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from ember.store.base import (
     INDEX_TABLES,
@@ -79,6 +79,8 @@ class SQLSession(Writer):
     lock_suffix = ""  # " FOR UPDATE" where the dialect has row locks
     # how the words of a full-text column are written (see `fulltext_value`)
     fulltext_insert = "INSERT INTO fulltext_index (rowid, narrative, content) VALUES (?, ?, ?)"
+    # driver options of the read by id, the most frequent statement
+    point_read: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, connection: Any, placeholder: str) -> None:
         self._connection = connection
@@ -151,7 +153,9 @@ class SQLSession(Writer):
         return int(row[0]) if row else 0
 
     def current(self, type_: str, id_: str) -> StoredVersion | None:
-        row = self._fetchone(_CURRENT, (type_, id_))
+        self.flush()
+        cursor = self._connection.execute(self._sql(_CURRENT), (type_, id_), **self.point_read)
+        row = cursor.fetchone()
         return _stored(row) if row else None
 
     def current_many(self, type_: str, ids: Sequence[str]) -> list[StoredVersion]:
