@@ -588,14 +588,16 @@ class Engine:
             with self._reading(reader) as session:
                 generation, jobs = reindex.search_state(session)
                 self.search_parameters.refresh(session, generation)
+                controls = parse_controls(scope.types, query)
                 found = search_criteria.parse(
                     scope.types,
                     query,
                     strict=strict,
                     compartment=scope.compartment,
                     local_base=self.settings.base_url,
+                    contained=controls.contained_mode,
+                    containers=controls.returns_containers,
                 )
-                controls = parse_controls(scope.types, query, strict)
                 page = None
                 if not controls.count_only:
                     page = find_page(session, found, controls.sort, count, controls.page)
@@ -605,7 +607,7 @@ class Engine:
                     first = page if count and controls.page is None else None
                     estimate = controls.total == "estimate"
                     total = total_of(session, found, estimate, first)
-                warnings = [*controls.ignored, *reindex.warnings(jobs, found)]
+                warnings = reindex.warnings(jobs, found)
                 if controls.explain:
                     plan = explain(
                         session, self.store.dialect, found, controls.sort, count, controls.page

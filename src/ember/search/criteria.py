@@ -132,6 +132,13 @@ class Criteria:
     ignored: tuple[Issue, ...]  # warnings about parameters that were not applied
     compartment: Compartment | None = None  # only resources in this compartment
     local_base: str | None = None  # this server's base URL: absolute references under it
+    contained: str = "false"  # _contained: whether contained resources are searched
+    containers: bool = True  # _containedType=container: answer with their containers
+
+    @property
+    def answers_containers(self) -> bool:
+        """Whether the rows found are contained resources answered by their containers."""
+        return self.contained != "false" and self.containers
 
     def as_query(self) -> list[tuple[str, str]]:
         # values keep their escapes, so joining them gives back the query as written
@@ -299,9 +306,13 @@ def parse(
     strict: bool,
     compartment: Compartment | None = None,
     local_base: str | None = None,
+    contained: str = "false",
+    containers: bool = True,
 ) -> Criteria:
     """Parse search parameters for one type, several, or every type (`()`); unknown
-    ones are errors if strict, else ignored with a warning. Raises InvalidSearch."""
+    ones are errors if strict, else ignored with a warning; `contained` and `containers`
+    as _contained and _containedType say (see ember.search.contained). Raises
+    InvalidSearch."""
     scope = (types,) if isinstance(types, str) else tuple(types)
     pairs = parse_qsl(query, keep_blank_values=True) if isinstance(query, str) else list(query)
     criteria: list[Criterion] = []
@@ -320,4 +331,6 @@ def parse(
         if raw == "":
             raise invalid(f"Search parameter {code!r} has an empty value", code)
         criteria.append(Criterion(code, target, split_values(raw)))
-    return Criteria(scope, tuple(criteria), tuple(ignored), compartment, local_base)
+    return Criteria(
+        scope, tuple(criteria), tuple(ignored), compartment, local_base, contained, containers
+    )

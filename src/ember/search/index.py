@@ -25,7 +25,7 @@ from ember.search.parameters import (
     revision,
 )
 from ember.search.text import normalize
-from ember.store.base import COMPONENT_COLUMNS, COMPOSITE_COLUMNS, IndexRows
+from ember.store.base import COMPONENT_COLUMNS, COMPOSITE_COLUMNS, IndexRows, contained_type
 
 log = logging.getLogger(__name__)
 
@@ -228,8 +228,44 @@ def index_rows(
     """The index rows of a resource; `local_base` is this server's base URL (absolute
     references under it point here, any other absolute URL elsewhere); with `only`, the
     rows of these parameters alone (the full-text row if _text or _content is among
-    them)."""
-    return rows_of(resource, extractors(resource["resourceType"]), local_base, only)
+    them). The resources it contains get rows of their own (search.html#contained)."""
+    rows = rows_of(resource, extractors(resource["resourceType"]), local_base, only)
+    inside = list(_contained(resource))
+    if not inside:
+        return rows
+    local = {f"#{local}": contained_type(type_) for type_, local, _ in inside}
+    contained = [
+        (type_, local_id, _to_contained(rows_of(item, extractors(type_), local_base, only), local))
+        for type_, local_id, item in inside
+    ]
+    return replace(_to_contained(rows, local), contained=contained)
+
+
+def _to_contained(rows: IndexRows, local: dict[str, str]) -> IndexRows:
+    """References to contained resources (`#id`, by `local`: `#id` -> their row type)
+    target their rows (see ember.store.base.CONTAINED_PREFIX)."""
+    references = []
+    for row in rows.references:
+        code, type_, _, _, url = row
+        inside = type_ is None and url in local
+        references.append((code, local[url], url, None, url) if inside else row)
+    return replace(rows, references=references)
+
+
+def _contained(resource: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(type, local id, resource) of the contained resources a reference can name: those
+    with an id (the first of a repeated one) and a known type."""
+    seen: set[str] = set()
+    model = get_model()
+    for item in resource.get("contained", ()):
+        if not isinstance(item, dict):
+            continue
+        type_, local = item.get("resourceType"), item.get("id")
+        if not isinstance(local, str) or not isinstance(type_, str) or local in seen:
+            continue
+        if model.is_resource_type(type_):
+            seen.add(local)
+            yield type_, local, item
 
 
 def rows_of(

@@ -7,10 +7,10 @@ as parameters); index tables are joined by `res_pk` and `param`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import count
 
-from ember.search import clauses, fulltext
+from ember.search import clauses, contained, fulltext
 from ember.search.compartments import ITSELF, Compartment
 from ember.search.criteria import (
     Chain,
@@ -25,7 +25,7 @@ from ember.search.criteria import (
     unescape,
 )
 from ember.search.parameters import components
-from ember.store.base import INDEX_TABLES, Reader
+from ember.store.base import INDEX_TABLES, Reader, contained_type
 
 Condition = clauses.Condition
 
@@ -247,8 +247,10 @@ def _target(
     link, other = statement.next("l"), statement.next("r")
     inner, inner_params = _target(target.then, other, code, values, statement, drive)
     if isinstance(target, Chain):
-        marks = ", ".join("?" for _ in target.targets)
-        params = [target.param.code, *target.targets, False, *inner_params]
+        # the targets' rows, and those of resources contained in the referrer
+        kinds = [*target.targets, *(contained_type(t) for t in target.targets)]
+        marks = ", ".join("?" for _ in kinds)
+        params = [target.param.code, *kinds, False, *inner_params]
         targets = f"{other}.type IN ({marks}) AND {other}.deleted = ? AND {inner}"
         if drive:  # the targets first, then the references to them (by the lookup index)
             subquery = (
@@ -398,9 +400,10 @@ def _conditions(
     statement = Statement(dialect, criteria.local_base)
     sql = [f"{row}.deleted = ?"]
     params: list[object] = [False]
-    if criteria.types:
-        sql.append(f"{row}.type IN ({', '.join('?' for _ in criteria.types)})")
-        params.extend(criteria.types)
+    kinds, kind_params = contained.kind_filter(row, criteria.types, criteria.contained)
+    if kinds:
+        sql.append(kinds)
+        params.extend(kind_params)
     if criteria.compartment is not None:
         condition, condition_params = _in_compartment(criteria.compartment, criteria.types, row)
         sql.append(condition)
@@ -415,7 +418,24 @@ def _conditions(
 
 def where(criteria: Criteria, dialect: str, driver: int | None) -> Condition:
     """The condition live resources of the searched types must meet, over row `r`."""
-    return _conditions(criteria, dialect, "r", driver)
+    if not criteria.answers_containers:
+        return _conditions(criteria, dialect, "r", driver)
+    return _containers(criteria, dialect, driver)
+
+
+def _containers(criteria: Criteria, dialect: str, driver: int | None) -> Condition:
+    """Contained matches answered by their containers (search.html#contained): rows `r`
+    containing a match, or with _contained=both also matching themselves. The driver
+    drives the contained rows' search only (with both, none drives)."""
+    only_contained = criteria.contained == "true"
+    inner, inner_params = _conditions(
+        replace(criteria, contained="true"), dialect, "c", driver if only_contained else None
+    )
+    found = f"r.pk IN (SELECT c.container FROM resources c WHERE {inner})"
+    if only_contained:
+        return f"r.deleted = ? AND {found}", [False, *inner_params]
+    own, own_params = _conditions(replace(criteria, contained="false"), dialect, "r", None)
+    return f"(({own}) OR {found})", [*own_params, *inner_params]
 
 
 def _streams(item: Criterion) -> bool:
@@ -433,7 +453,7 @@ def page_source(
 ) -> tuple[str, str, list[object]]:
     """FROM and WHERE of a page query over resource row `r`, the column its pk is read
     from (in page order where it can be) and the parameters."""
-    if driver is None or not _streams(criteria.criteria[driver]):
+    if driver is None or criteria.answers_containers or not _streams(criteria.criteria[driver]):
         condition, params = where(criteria, dialect, driver)
         return f"resources r WHERE {condition}", "r.pk", params
     item = criteria.criteria[driver]
