@@ -196,19 +196,24 @@ class Engine:
 
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
+
+        def parse() -> search_criteria.Criteria:
+            return search_criteria.parse(
+                type_,
+                query.lstrip("?"),
+                strict=True,
+                local_base=self.settings.base_url,
+                terminology=self.definitions.terminology,
+            )
+
         try:
-            local_base = self.settings.base_url
             try:
-                found = search_criteria.parse(
-                    type_, query.lstrip("?"), strict=True, local_base=local_base
-                )
+                found = parse()
             except search_criteria.UnknownParameter:
                 # perhaps a SearchParameter another worker just stored: look once more
                 with self.store.reading() as reader:
                     self.search_parameters.sync(reader)
-                found = search_criteria.parse(
-                    type_, query.lstrip("?"), strict=True, local_base=local_base
-                )
+                found = parse()
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
         if not found.criteria:
@@ -597,6 +602,7 @@ class Engine:
                     local_base=self.settings.base_url,
                     contained=controls.contained_mode,
                     containers=controls.returns_containers,
+                    terminology=self.definitions.terminology,
                 )
                 page = None
                 if not controls.count_only:

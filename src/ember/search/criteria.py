@@ -8,13 +8,14 @@ create/update/delete use the same parser, so there is one in the server.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Union
 from urllib.parse import parse_qsl
 
 from ember.fhir.issues import Issue
 from ember.fhir.model import get_model
+from ember.fhir.validation.terminology import Terminology
 from ember.search import fulltext
 from ember.search.compartments import Compartment
 from ember.search.index import indexed
@@ -134,6 +135,9 @@ class Criteria:
     local_base: str | None = None  # this server's base URL: absolute references under it
     contained: str = "false"  # _contained: whether contained resources are searched
     containers: bool = True  # _containedType=container: answer with their containers
+    # the ValueSets and CodeSystems code sets come from (shipped and stored); None: the
+    # shipped ones
+    terminology: Callable[[], Terminology] | None = None
 
     @property
     def answers_containers(self) -> bool:
@@ -308,11 +312,12 @@ def parse(
     local_base: str | None = None,
     contained: str = "false",
     containers: bool = True,
+    terminology: Callable[[], Terminology] | None = None,
 ) -> Criteria:
     """Parse search parameters for one type, several, or every type (`()`); unknown
     ones are errors if strict, else ignored with a warning; `contained` and `containers`
-    as _contained and _containedType say (see ember.search.contained). Raises
-    InvalidSearch."""
+    as _contained and _containedType say (see ember.search.contained); `terminology`
+    gives the ValueSets and CodeSystems of code sets. Raises InvalidSearch."""
     scope = (types,) if isinstance(types, str) else tuple(types)
     pairs = parse_qsl(query, keep_blank_values=True) if isinstance(query, str) else list(query)
     criteria: list[Criterion] = []
@@ -332,5 +337,12 @@ def parse(
             raise invalid(f"Search parameter {code!r} has an empty value", code)
         criteria.append(Criterion(code, target, split_values(raw)))
     return Criteria(
-        scope, tuple(criteria), tuple(ignored), compartment, local_base, contained, containers
+        scope,
+        tuple(criteria),
+        tuple(ignored),
+        compartment,
+        local_base,
+        contained,
+        containers,
+        terminology,
     )

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import count
 
+from ember.fhir.model import get_model
+from ember.fhir.validation.terminology import Terminology, terminology_for
 from ember.search import clauses, contained, fulltext
 from ember.search.compartments import ITSELF, Compartment
 from ember.search.criteria import (
@@ -51,14 +53,25 @@ TOKEN_TEXT_TABLE = _table("token_texts")
 @dataclass
 class Statement:
     """What the parts of one statement share: the dialect it is for, distinct table
-    aliases for nested subqueries, and the server's own base URL (absolute references
-    under it are local)."""
+    aliases for nested subqueries, the server's own base URL (absolute references under
+    it are local) and the terminology code sets come from."""
 
     dialect: str
     local_base: str | None = None
+    terminology: Callable[[], Terminology] | None = None  # None: the shipped one
     numbers: count = field(default_factory=count)
     # the subquery listing the matches of the driving criterion, to count them
     driving: Condition | None = None
+
+    @classmethod
+    def of(cls, criteria: Criteria, dialect: str) -> Statement:
+        return cls(dialect, criteria.local_base, criteria.terminology)
+
+    def codes(self) -> Terminology:
+        """The terminology of code sets (:in, :not-in, :above, :below)."""
+        if self.terminology is None:
+            return terminology_for(get_model().version)
+        return self.terminology()
 
     def next(self, prefix: str) -> str:
         return f"{prefix}{next(self.numbers)}"
@@ -72,7 +85,7 @@ class Statement:
 
 
 def _value_test(
-    leaf: Leaf, alias: str, code: str, local_base: str | None = None
+    leaf: Leaf, alias: str, code: str, statement: Statement | None = None
 ) -> Callable[[str], Condition]:
     """value -> condition on the index row `alias` (or the resource row, resource level)."""
     kind, modifier = leaf.param.type, leaf.modifier
@@ -85,11 +98,12 @@ def _value_test(
         return lambda value: clauses.string(alias, modifier, value)
     if modifier == "of-type":
         return lambda value: clauses.of_type(alias, code, value)
+    assert statement is not None  # only _id and _lastUpdated go without
     if kind == "token" and modifier in ("in", "not-in"):
-        return lambda value: clauses.in_value_set(alias, code, value)
+        return lambda value: clauses.in_value_set(alias, code, value, statement.codes())
     if kind == "token" and modifier in ("above", "below"):
         below = modifier == "below"
-        return lambda value: clauses.subsumed(alias, code, value, below)
+        return lambda value: clauses.subsumed(alias, code, value, below, statement.codes())
     if kind == "token" or modifier == "identifier":
         return lambda value: (
             clauses.token_text(alias, value) if modifier == "text" else clauses.token(alias, value)
@@ -103,7 +117,7 @@ def _value_test(
     if kind == "uri":
         return lambda value: clauses.uri(alias, modifier, value)
     assert kind == "reference"
-    return lambda value: clauses.reference(alias, modifier, value, local_base)
+    return lambda value: clauses.reference(alias, modifier, value, statement.local_base)
 
 
 def _any_of(tests: list[Condition]) -> Condition:
@@ -167,7 +181,7 @@ def _composite(leaf: Leaf, row: str, code: str, values: Values, statement: State
         if len(pieces) != len(parts):
             raise invalid(f"{value!r} of {code!r} needs {len(parts)} parts separated by $", code)
         tests = [
-            _value_test(Leaf(part.param, None), alias, code, statement.local_base)(piece)
+            _value_test(Leaf(part.param, None), alias, code, statement)(piece)
             for part, alias, piece in zip(parts, aliases, pieces, strict=True)
         ]
         alternatives.append(
@@ -212,7 +226,7 @@ def _leaf(
         table = TOKEN_TEXT_TABLE
     elif leaf.modifier in ("identifier", "of-type"):  # tokens of `code:modifier`, see index
         table, index_param = TABLES["token"], f"{index_param}:{leaf.modifier}"
-    test = _value_test(leaf, alias, code, statement.local_base)
+    test = _value_test(leaf, alias, code, statement)
     sql, params = _any_of([test(v) for v in values])
     test = (f"{alias}.param = ? AND {sql}", [index_param, *params])
     return _has_row(row, table, alias, test, negate, statement if drive else None), test[1]
@@ -327,7 +341,7 @@ def _candidates(criteria: Criteria) -> list[int]:
 
 def _matches(reader: Reader, criteria: Criteria, position: int) -> int:
     """The rows the criterion's driving subquery lists, counted up to COMMON."""
-    statement = Statement(reader.dialect, criteria.local_base)
+    statement = Statement.of(criteria, reader.dialect)
     criterion(criteria.criteria[position], "r", statement, drive=True)
     if statement.driving is None:  # full text, composite: listed whatever drives
         return COMMON - 1
@@ -397,7 +411,7 @@ def _in_compartment(compartment: Compartment, types: tuple[str, ...], row: str) 
 def _conditions(
     criteria: Criteria, dialect: str, row: str, driver: int | None, skip: int | None = None
 ) -> Condition:
-    statement = Statement(dialect, criteria.local_base)
+    statement = Statement.of(criteria, dialect)
     sql = [f"{row}.deleted = ?"]
     params: list[object] = [False]
     kinds, kind_params = contained.kind_filter(row, criteria.types, criteria.contained)
