@@ -237,13 +237,18 @@ def uri(alias: str, modifier: str | None, value: str) -> Condition:
     return f"{column} = ?", [text]
 
 
+def is_url(text: str) -> bool:
+    """Whether a reference search value is a URL (or canonical), not an id or Type/id."""
+    return "://" in text or text.startswith("urn:")
+
+
 def reference(
     alias: str, type_modifier: str | None, value: str, local_base: str | None = None
 ) -> Condition:
     """id, Type/id, an absolute URL (under `local_base`: a Type/id here), or a canonical
     url|version."""
     text = indexable(local_path(unescape(value), local_base))
-    if "://" in text or text.startswith("urn:"):
+    if is_url(text):
         url, _, version = text.partition("|")
         if version:
             return f"({alias}.url = ? AND {alias}.target_version = ?)", [url, version]

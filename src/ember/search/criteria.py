@@ -54,7 +54,7 @@ APPLIED_CONTROLS = INCLUDE_NAMES | {
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"missing", "exact", "contains"}),
     "token": frozenset({"missing", "text", "not", "of-type", "in", "not-in", "above", "below"}),
-    "reference": frozenset({"missing", "identifier"}),
+    "reference": frozenset({"missing", "identifier", "above", "below"}),
     "date": frozenset({"missing"}),
     "number": frozenset({"missing"}),
     "quantity": frozenset({"missing"}),

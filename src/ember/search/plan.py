@@ -12,7 +12,7 @@ from itertools import count
 
 from ember.fhir.model import get_model
 from ember.fhir.validation.terminology import Terminology, terminology_for
-from ember.search import clauses, contained, fulltext
+from ember.search import clauses, contained, fulltext, hierarchy
 from ember.search.compartments import ITSELF, Compartment
 from ember.search.criteria import (
     Chain,
@@ -104,6 +104,11 @@ def _value_test(
     if kind == "token" and modifier in ("above", "below"):
         below = modifier == "below"
         return lambda value: clauses.subsumed(alias, code, value, below, statement.codes())
+    if kind == "reference" and modifier in ("above", "below"):
+        below = modifier == "below"
+        return lambda value: hierarchy.condition(
+            alias, leaf.param, code, value, below, statement.local_base, statement.dialect
+        )
     if kind == "token" or modifier == "identifier":
         return lambda value: (
             clauses.token_text(alias, value) if modifier == "text" else clauses.token(alias, value)
