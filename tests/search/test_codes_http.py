@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from ember.search import codes
 from tests.fhir.validation.test_terminology import CODE_SYSTEM, CS
-from tests.search.conftest import put
+from tests.search.conftest import put, sorted_ids
 
 
 def _value_set(id_: str, include: dict[str, Any], **compose: Any) -> dict[str, Any]:
@@ -61,9 +61,7 @@ def animals(client: TestClient) -> TestClient:
 
 
 def _ids(client: TestClient, query: str) -> list[str]:
-    response = client.get(f"/fhir/Observation?{query}&_sort=_id")
-    assert response.status_code == 200, response.json()
-    return [e["resource"]["id"] for e in response.json().get("entry", [])]
+    return sorted_ids(client, f"Observation?{query}")
 
 
 def test_in_and_not_in_stored_value_sets(animals: TestClient) -> None:

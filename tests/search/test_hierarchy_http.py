@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from ember.search.hierarchy import parent_parameter
-from tests.search.conftest import put
+from tests.search.conftest import put, sorted_ids
 
 
 def test_strict_hierarchies_are_single_references_to_the_own_type() -> None:
@@ -51,30 +51,24 @@ def sites(client: TestClient) -> TestClient:
     return client
 
 
-def _ids(client: TestClient, query: str) -> list[str]:
-    response = client.get(f"{query}&_sort=_id")
-    assert response.status_code == 200, response.json()
-    return [e["resource"]["id"] for e in response.json().get("entry", [])]
-
-
 def test_below_and_above_follow_a_strict_hierarchy(sites: TestClient) -> None:
-    assert _ids(sites, "/fhir/Procedure?location:below=hospital") == [
+    assert sorted_ids(sites, "Procedure?location:below=hospital") == [
         "at-hospital",
         "at-room",
         "at-wing",
     ]
-    assert _ids(sites, "/fhir/Procedure?location:below=Location/wing") == ["at-room", "at-wing"]
-    assert _ids(sites, "/fhir/Procedure?location:above=room") == [
+    assert sorted_ids(sites, "Procedure?location:below=Location/wing") == ["at-room", "at-wing"]
+    assert sorted_ids(sites, "Procedure?location:above=room") == [
         "at-hospital",
         "at-room",
         "at-wing",
     ]
-    assert _ids(sites, "/fhir/Procedure?location:above=hospital") == ["at-hospital"]
-    assert _ids(sites, "/fhir/Procedure?location:below=a") == ["at-a", "at-b"]  # a cycle ends
+    assert sorted_ids(sites, "Procedure?location:above=hospital") == ["at-hospital"]
+    assert sorted_ids(sites, "Procedure?location:below=a") == ["at-a", "at-b"]  # a cycle ends
     # locations that are part of the wing or of a part of it; of the room or what it is in
-    assert _ids(sites, "/fhir/Location?partof:below=wing") == ["room"]
-    assert _ids(sites, "/fhir/Location?partof:above=room") == ["room", "wing"]
-    assert _ids(sites, "/fhir/Procedure?location:below=nowhere") == []
+    assert sorted_ids(sites, "Location?partof:below=wing") == ["room"]
+    assert sorted_ids(sites, "Location?partof:above=room") == ["room", "wing"]
+    assert sorted_ids(sites, "Procedure?location:below=nowhere") == []
 
 
 def test_below_on_canonical_urls_matches_business_versions(client: TestClient) -> None:
@@ -89,11 +83,11 @@ def test_below_on_canonical_urls_matches_business_versions(client: TestClient) -
                 "questionnaire": f"{url}|{version}" if version else url,
             },
         )
-    query = "/fhir/QuestionnaireResponse?questionnaire"
-    assert _ids(client, f"{query}:below={url}") == ["qr0", "qr1", "qr2", "qr3", "qr4"]
-    assert _ids(client, f"{query}:below={url}|1") == ["qr0", "qr1"]
-    assert _ids(client, f"{query}:below={url}|1.1") == ["qr1"]
-    assert _ids(client, f"{query}={url}|1") == []  # without :below the version is exact
+    query = "QuestionnaireResponse?questionnaire"
+    assert sorted_ids(client, f"{query}:below={url}") == ["qr0", "qr1", "qr2", "qr3", "qr4"]
+    assert sorted_ids(client, f"{query}:below={url}|1") == ["qr0", "qr1"]
+    assert sorted_ids(client, f"{query}:below={url}|1.1") == ["qr1"]
+    assert sorted_ids(client, f"{query}={url}|1") == []  # without :below the version is exact
 
 
 @pytest.mark.parametrize(

@@ -51,8 +51,7 @@ def charge_chars(count: int) -> None:
     budget = _BUDGET.get()
     if budget is not None:
         budget.chars -= count
-        if budget.chars < 0:
-            raise FHIRPathError("the expression builds strings beyond the limit of this server")
+        _check(budget.chars, "strings")
 
 
 def charge_items(count: int) -> None:
@@ -60,5 +59,9 @@ def charge_items(count: int) -> None:
     budget = _BUDGET.get()
     if budget is not None:
         budget.items -= count
-        if budget.items < 0:
-            raise FHIRPathError("the expression builds collections beyond the limit of this server")
+        _check(budget.items, "collections")
+
+
+def _check(left: int, what: str) -> None:
+    if left < 0:
+        raise FHIRPathError(f"the expression builds {what} beyond the limit of this server")
