@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from ember.store import StoredVersion, open_store
+from ember.store import sqlite as sqlite_store
 from ember.store.base import Store
-from ember.store.sqlite import SQLiteStore
 
 
 @pytest.fixture
@@ -70,7 +70,6 @@ def test_a_program_writing_outside_the_gate_is_waited_for(store: Store, tmp_path
 
 
 def test_the_wal_is_checkpointed_as_writes_go(store: Store, tmp_path: Path) -> None:
-    assert isinstance(store, SQLiteStore)
     for n in range(300):
         with store.writing() as writer:
             writer.write_version(None, StoredVersion("Patient", f"c{n}", 1, 1, "PUT", b"{}"))
@@ -89,3 +88,25 @@ def test_the_wal_is_checkpointed_as_writes_go(store: Store, tmp_path: Path) -> N
         other.close()
     assert busy == 0
     assert 0 < frames < 1500
+
+
+def test_a_writer_waiting_too_long_fails_instead_of_hanging(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "_WAIT_SECONDS", 0.2)
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.writing():
+            holding.set()
+            done.wait(timeout=30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        with pytest.raises(sqlite3.OperationalError, match="locked"), store.writing():
+            pass
+    finally:
+        done.set()
+        holder.join(timeout=30)

@@ -32,6 +32,9 @@ def _path_of(url: str) -> str:
 # pages per row it changes (measured: a Patient update changes ~25 rows in ~30 pages),
 # so this is about SQLite's own default of a checkpoint per 1,000 pages.
 _CHECKPOINT_CHANGES = 800
+# How long a writer waits for the database (SQLite's busy timeout) or, in one process,
+# for the writers before it: past that it fails as SQLite would, never hangs.
+_WAIT_SECONDS = 30.0
 
 
 class _WriteGate:
@@ -54,12 +57,16 @@ class _WriteGate:
 
     @contextmanager
     def held(self) -> Iterator[None]:
-        with self._thread_lock:
+        if not self._thread_lock.acquire(timeout=_WAIT_SECONDS):
+            raise sqlite3.OperationalError("database is locked (writers of this process)")
+        try:
             fcntl.flock(self._file, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(self._file, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
 
     def close(self) -> None:
         # once only: a closed number may already name another file of the process
@@ -86,7 +93,7 @@ class SQLiteStore(Store):
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            self.path, isolation_level=None, check_same_thread=False, timeout=_WAIT_SECONDS
         )
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
