@@ -110,7 +110,15 @@ class PostgresStore(Store):
 
     @contextmanager
     def writing(self) -> Iterator[PostgresSession]:
-        with self._pool.connection() as connection, connection.transaction():
+        # Pipeline mode: a statement is sent without waiting for the one before, so the
+        # round trips are those whose answer the code needs (a lock, a read, a new
+        # row's key); the rest (BEGIN, UPDATE and DELETEs, the index rows, COMMIT) ride
+        # along. An error shows at the next answer awaited, still within the transaction.
+        with (
+            self._pool.connection() as connection,
+            connection.pipeline(),
+            connection.transaction(),
+        ):
             session = PostgresSession(connection, "%s")
             yield session
             session.flush()

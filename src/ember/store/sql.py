@@ -94,8 +94,8 @@ class SQLSession(Writer):
         self._connection = connection
         self._placeholder = placeholder
         self._translated: dict[str, str] = {}
-        # Index rows not yet written, by IndexRows field: a transaction writing many
-        # resources sends one statement per table (see flush).
+        # Index rows not yet written, by the statement inserting them: a transaction
+        # writing many resources sends one statement per table (see flush).
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
 
     # -- plumbing --------------------------------------------------------------------
@@ -387,30 +387,23 @@ class SQLSession(Writer):
         self._write_rows(row[0], in_container(rows, name))
 
     def _write_rows(self, pk: int, index: IndexRows) -> None:
-        for field in INDEX_TABLES:
+        for field, insert in _INDEX_INSERTS.items():
             rows = getattr(index, field)
             if rows:
-                self._pending.setdefault(field, []).extend((pk, *row) for row in rows)
+                self._pending.setdefault(insert, []).extend((pk, *row) for row in rows)
         if index.fulltext is not None:
             narrative, content = index.fulltext
-            # straight to the connection: the pending rows need not be written first
-            self._connection.execute(
-                self._sql(self.fulltext_insert),
-                (pk, self.fulltext_value(narrative), self.fulltext_value(content)),
-            )
+            row = (pk, self.fulltext_value(narrative), self.fulltext_value(content))
+            self._pending.setdefault(self.fulltext_insert, []).append(row)
 
     def flush(self) -> None:
-        """Write the pending index rows: one statement per table. The stores call this
-        before they commit."""
+        """Write the pending index rows: one statement per table (PostgreSQL sends each
+        statement's rows in one pipeline). The stores call this before they commit."""
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
-        for field, rows in pending.items():
-            table, columns = INDEX_TABLES[field]
-            marks = ", ".join(["?", *(_mark(table, column) for column in columns)])
-            self._executemany(
-                f"INSERT INTO {table} (res_pk, {', '.join(columns)}) VALUES ({marks})", rows
-            )
+        for insert, rows in pending.items():
+            self._executemany(insert, rows)
 
 
 def _mark(table: str, column: str) -> str:
@@ -418,3 +411,12 @@ def _mark(table: str, column: str) -> str:
     if is_capped(table, column):
         return f"substr(?, 1, {MAX_INDEXED_CHARS})"
     return "?"
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    marks = ", ".join(["?", *(_mark(table, column) for column in columns)])
+    return f"INSERT INTO {table} (res_pk, {', '.join(columns)}) VALUES ({marks})"
+
+
+# The statement writing each kind of IndexRows
+_INDEX_INSERTS = {field: _insert(*table) for field, table in INDEX_TABLES.items()}
