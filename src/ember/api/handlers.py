@@ -54,6 +54,8 @@ def _count(ctx: FhirRequest) -> int:
 
 
 def _subset_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
+    if not ctx.query:
+        return None
     summary = ctx.param("_summary")
     elements = ctx.param("_elements")
     if summary is not None and elements is not None:
@@ -108,12 +110,11 @@ async def _point_read(
 
 
 def _not_modified(ctx: FhirRequest, stored: StoredVersion) -> bool:
-    headers = ctx.request.headers
-    since = headers.get("if-modified-since")
+    since = ctx.header(b"if-modified-since")
     return not_modified(
         stored.version,
         stored.last_updated,
-        headers.get("if-none-match"),
+        ctx.header(b"if-none-match"),
         parse_http_date(since) if since is not None else None,
     )
 

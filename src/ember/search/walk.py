@@ -2,7 +2,7 @@
 
 A sorted page otherwise works out the sort key of every match and sorts them all, which
 grows with the data. When no criterion is selective, walking the parameter's date rows
-in key order (pk order within a key, as pages are ordered: schema v10) and probing each
+in key order (pk order within a key, as pages are ordered: schema v11) and probing each
 row's resource against the criteria stops once the page is full. A resource's key is
 its latest end (descending) or earliest start (ascending): the walk keeps the one row
 of the resource holding it (rows of one parameter of one resource are distinct).
