@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import pickle
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from data import dataset
 from harness import SHARED
 
+from ember.config import Settings
+from ember.engine.interactions import Engine
 from ember.engine.profiles import StoredDefinitions
 from ember.fhir.formats.json import JSONFormatError, dumps, parse
 from ember.fhir.model import get_model
 from ember.fhir.validation import check_rules, validate_resource
 from ember.fhir.validation.rules import check_claimed_profiles
 from ember.search.index import index_rows
+from ember.store import open_store
 
 
 def resources() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -66,13 +70,13 @@ def main() -> None:
     parser.add_argument("what", choices=("save", "compare"))
     parser.add_argument("file", type=Path)
     args = parser.parse_args()
-    from ember.store import open_store
-
-    store = open_store("sqlite:///:memory:")
-    try:
-        now = results(StoredDefinitions(store))
-    finally:
-        store.close()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/check.db"
+        store = open_store(url)
+        try:
+            now = results(Engine(store, Settings(database_url=url)).definitions)
+        finally:
+            store.close()
     if args.what == "save":
         args.file.write_bytes(pickle.dumps(now))
         print(f"{len(now)} resources recorded in {args.file}")
