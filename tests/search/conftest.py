@@ -66,3 +66,10 @@ def people(client: TestClient) -> TestClient:
 
 def match_ids(bundle: dict[str, Any]) -> list[str]:
     return [e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+
+
+def sorted_ids(client: TestClient, query: str) -> list[str]:
+    """Ids of the matches of a search that must succeed (`query` after /fhir/), by id."""
+    response = client.get(f"/fhir/{query}&_sort=_id")
+    assert response.status_code == 200, response.json()
+    return match_ids(response.json())

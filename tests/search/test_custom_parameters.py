@@ -139,6 +139,11 @@ def test_changing_the_expression_rebuilds_the_rows(client: TestClient) -> None:
         ({"expression": "Patient.name.where("}, "SearchParameter.expression"),
         ({"expression": "(" * 3000 + "Patient.name" + ")" * 3000}, "SearchParameter.expression"),
         ({"expression": " | ".join(["Patient.name"] * 5000)}, "SearchParameter.expression"),
+        # a regular expression's time cannot be bounded (catastrophic backtracking)
+        (
+            {"expression": "Patient.name.given.where(matches('(a+)+b'))"},
+            "SearchParameter.expression",
+        ),
         ({"base": ["Patient", "Nonsense"]}, "SearchParameter.base[1]"),
         ({"type": "composite"}, "SearchParameter.type"),
         ({"code": "name"}, "SearchParameter.code"),  # Patient's own name parameter
@@ -155,6 +160,40 @@ def test_parameters_that_cannot_apply_are_refused(
     assert response.status_code in (400, 422), response.text
     issue = response.json()["issue"][0]
     assert issue["severity"] == "error" and issue["expression"] == [expression]
+
+
+def test_an_expression_building_huge_values_loses_its_value_not_the_write(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ten times longer at each replace(): 10^12 characters unbounded. The evaluation
+    stops at its budget (ember.search.index.CUSTOM_MAX_CHARS); the write succeeds with
+    the parameter's value left out and a warning naming the parameter, not the data."""
+    growing = "Patient.name.given" + ".replace('o', 'oooooooooo')" * 12
+    sp = client.put("/fhir/SearchParameter/nickname", json={**NICKNAME, "expression": growing})
+    assert sp.status_code == 201
+    doubling = {
+        **NICKNAME,
+        "id": "twins",
+        "url": "http://example.org/SearchParameter/twins",
+        "code": "twins",
+        "expression": "Patient.name.given" + ".select($this.combine($this))" * 40,
+    }
+    assert client.put("/fhir/SearchParameter/twins", json=doubling).status_code == 201
+    _rebuilt(client)
+    started = time.process_time()
+    assert client.put("/fhir/Patient/p", json=_patient("p", "Bob")).status_code == 201
+    assert time.process_time() - started < 10  # unbounded, it would not end
+    assert _search(client, "nickname=b") == ([], [])
+    assert _search(client, "twins=bob") == ([], [])
+    assert _search(client, "family=doe") == (["p"], [])  # the other parameters are indexed
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(NICKNAME["url"] in w and "limit" in w for w in warnings)
+    assert not any("Bob" in w for w in warnings)
+    # an expression within the budget is evaluated as ever
+    small = "Patient.name.given" + ".replace('o', 'oo')" * 3
+    client.put("/fhir/SearchParameter/nickname", json={**NICKNAME, "expression": small})
+    _rebuilt(client)
+    assert _search(client, "nickname:exact=Boooooooob") == (["p"], [])
 
 
 def test_unusable_parameters_stored_before_the_checks_are_left_out(

@@ -110,3 +110,41 @@ def test_composite_rows_number_items_and_skip_incomplete_ones() -> None:
     ]
     # the Observation itself has no value: code-value-quantity has no complete item
     assert not [r for r in index_rows(observation).composites if r[0] == "code-value-quantity"]
+
+
+def test_contained_resources_get_rows_of_their_own() -> None:
+    """Each contained resource with an id (the first of a repeated one) is indexed apart;
+    references to it (`#id`) target its row, which the store names after the container
+    (see ember.store.base.CONTAINED_PREFIX)."""
+    rows = index_rows(
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "x"},
+            "subject": {"reference": "#p1"},
+            "performer": [{"reference": "#gone"}, {"reference": "Practitioner/d"}],
+            "contained": [
+                {
+                    "resourceType": "Patient",
+                    "id": "p1",
+                    "gender": "male",
+                    "link": [{"other": {"reference": "#p2"}, "type": "seealso"}],
+                },
+                {"resourceType": "Patient", "id": "p2", "gender": "female"},
+                {"resourceType": "Patient", "id": "p1", "gender": "other"},
+                {"resourceType": "Patient", "gender": "unknown"},
+            ],
+        }
+    )
+    assert [(type_, local) for type_, local, _ in rows.contained] == [
+        ("Patient", "p1"),
+        ("Patient", "p2"),
+    ]
+    first = rows.contained[0][2]
+    assert ("gender", None, "male") in first.tokens
+    assert ("link", "#Patient", "#p2", None, "#p2") in first.references
+    assert ("subject", "#Patient", "#p1", None, "#p1") in rows.references
+    assert ("performer", None, None, None, "#gone") in rows.references  # no such resource
+    assert not any(code == "gender" for code, *_ in rows.tokens)
+    plain = index_rows({"resourceType": "Patient", "gender": "male"})
+    assert plain.contained == ()

@@ -126,30 +126,24 @@ def test_upgrading_to_composites_rebuilds_them(tmp_path: Path) -> None:
     try:
         with store.reading() as reader:
             (job,) = reindex.pending(reader)
-        assert job.params is not None and "component-code-value-quantity" in job.params
+        # the rebuild for contained resources (schema v10) does the composites' work
+        assert job.params is None
         reindex.run(store)
         assert _found(store, "code-value-quantity=c$3", "Observation") == ["obs"]
     finally:
         store.close()
 
 
-@pytest.mark.parametrize(
-    ("stored", "params"),
-    [(["Patient"], ("_text", "_content")), (["Patient", "SearchParameter"], None)],
-)
-def test_upgrading_to_full_text_rebuilds_it(
-    tmp_path: Path, stored: list[str], params: tuple[str, ...] | None
-) -> None:
-    """Full text is rebuilt; everything is, if SearchParameters were stored (they come in
-    force with the upgrade)."""
+@pytest.mark.parametrize("stored", [["Patient"], ["Patient", "SearchParameter"]])
+def test_upgrading_to_full_text_rebuilds_it(tmp_path: Path, stored: list[str]) -> None:
+    """Full text is rebuilt (schema v5), composites too (v7): the rebuild of everything
+    for contained resources (v10) does the work of both."""
     resources = [{"resourceType": type_, "id": "x"} for type_ in stored]
     store = open_store(_old_store(tmp_path / "v4.db", 4, resources))
     try:
         with store.reading() as reader:
-            job, *composites = reindex.pending(reader)
-        assert job.params == params and job.total == len(stored)
-        # the composite rebuild (schema v7) is part of one of everything, else apart
-        assert len(composites) == (0 if params is None else 1)
+            jobs = reindex.pending(reader)
+        assert [(job.params, job.total) for job in jobs] == [(None, len(stored))]
     finally:
         store.close()
 
@@ -177,3 +171,46 @@ def test_a_resource_written_during_a_batch_keeps_the_rows_of_that_write(
     assert reindex._step(store, job.pk)
     assert _found(store, "family=newer") == ["p0"]
     assert _found(store, "family=fam0") == []
+
+
+def test_upgrading_to_contained_rows_rebuilds_everything(tmp_path: Path) -> None:
+    """Schema v10 indexes contained resources apart: the rebuild writes their rows, and
+    references to them (chains follow them)."""
+    container = {
+        **OBSERVATION,
+        "subject": {"reference": "#p1"},
+        "contained": [{"resourceType": "Patient", "id": "p1", "gender": "other"}],
+    }
+    store = open_store(_old_store(tmp_path / "v9.db", 9, [container]))
+    try:
+        with store.reading() as reader:
+            (job,) = reindex.pending(reader)
+        assert job.params is None and job.total == 1
+        reindex.run(store)
+        with store.reading() as reader:
+            inside = parse("Patient", "gender=other", strict=True, contained="true")
+            assert find_ids(reader, inside, 10) == ["obs"]  # the container
+        assert _found(store, "subject:Patient.gender=other", "Observation") == ["obs"]
+        assert _found(store, "gender=other") == []
+    finally:
+        store.close()
+
+
+def test_rebuilding_some_parameters_keeps_contained_rows(store: Store) -> None:
+    """A rebuild of one parameter rewrites it in contained resources too, and leaves
+    their other rows as they were."""
+    container = {
+        **OBSERVATION,
+        "subject": {"reference": "#p1"},
+        "contained": [{"resourceType": "Patient", "id": "p1", "gender": "other"}],
+    }
+    with store.writing() as writer:
+        version = StoredVersion("Observation", "obs", 1, 0, "PUT", orjson.dumps(container))
+        writer.write_version(None, version, index_rows(container))
+        writer.execute("DELETE FROM token_index WHERE param = ?", ["gender"])
+        reindex.start(writer, ["gender"], ["Observation"])
+    reindex.run(store)
+    with store.reading() as reader:
+        inside = parse("Patient", "gender=other", strict=True, contained="true")
+        assert find_ids(reader, inside, 10) == ["obs"]
+    assert _found(store, "subject:Patient.gender=other", "Observation") == ["obs"]

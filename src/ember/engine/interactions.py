@@ -212,19 +212,24 @@ class Engine:
 
     def criteria(self, type_: str, query: str) -> search_criteria.Criteria:
         """Parse the criteria of a conditional interaction (400 if unusable)."""
+
+        def parse() -> search_criteria.Criteria:
+            return search_criteria.parse(
+                type_,
+                query.lstrip("?"),
+                strict=True,
+                local_base=self.settings.base_url,
+                terminology=self.definitions.terminology,
+            )
+
         try:
-            local_base = self.settings.base_url
             try:
-                found = search_criteria.parse(
-                    type_, query.lstrip("?"), strict=True, local_base=local_base
-                )
+                found = parse()
             except search_criteria.UnknownParameter:
                 # perhaps a SearchParameter another worker just stored: look once more
                 with self.store.reading() as reader:
                     self.search_parameters.sync(reader)
-                found = search_criteria.parse(
-                    type_, query.lstrip("?"), strict=True, local_base=local_base
-                )
+                found = parse()
         except search_criteria.InvalidSearch as exc:
             raise FhirError(400, [exc.issue]) from None
         if not found.criteria:
@@ -604,14 +609,17 @@ class Engine:
             with self._reading(reader) as session:
                 generation, jobs = reindex.search_state(session)
                 self.search_parameters.refresh(session, generation)
+                controls = parse_controls(scope.types, query)
                 found = search_criteria.parse(
                     scope.types,
                     query,
                     strict=strict,
                     compartment=scope.compartment,
                     local_base=self.settings.base_url,
+                    contained=controls.contained_mode,
+                    containers=controls.returns_containers,
+                    terminology=self.definitions.terminology,
                 )
-                controls = parse_controls(scope.types, query, strict)
                 page = None
                 if not controls.count_only:
                     page = find_page(session, found, controls.sort, count, controls.page)
@@ -621,7 +629,7 @@ class Engine:
                     first = page if count and controls.page is None else None
                     estimate = controls.total == "estimate"
                     total = total_of(session, found, estimate, first)
-                warnings = [*controls.ignored, *reindex.warnings(jobs, found)]
+                warnings = reindex.warnings(jobs, found)
                 if controls.explain:
                     plan = explain(
                         session, self.store.dialect, found, controls.sort, count, controls.page

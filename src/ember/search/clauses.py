@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from ember.fhir.validation.terminology import Terminology
 from ember.search.codes import Codes, UnknownCodes, subsumption_codes, value_set_codes
 from ember.search.criteria import invalid, split_values, unescape
 from ember.search.dates import approximate, now_micros, parse_range
@@ -200,23 +201,23 @@ def _code_set(alias: str, codes: Codes, plain_codes: bool) -> Condition:
     return f"({sql})", [p for _, params, found in groups for p in (*params, *found)]
 
 
-def in_value_set(alias: str, code: str, value: str) -> Condition:
-    """`:in` / `:not-in`: the codes of a shipped ValueSet (the caller negates)."""
+def in_value_set(alias: str, code: str, value: str, terminology: Terminology) -> Condition:
+    """`:in` / `:not-in`: the codes of a ValueSet (the caller negates)."""
     try:
-        codes = value_set_codes(unescape(value))
+        codes = value_set_codes(unescape(value), terminology)
     except UnknownCodes as exc:
         raise invalid(f"{code}: {exc}", code, "not-supported") from None
     return _code_set(alias, codes, plain_codes=True)
 
 
-def subsumed(alias: str, code: str, value: str, below: bool) -> Condition:
+def subsumed(alias: str, code: str, value: str, below: bool, terminology: Terminology) -> Condition:
     """`:below` / `:above` system|code: the code and those under (or over) it in the
-    hierarchy of a shipped code system."""
+    hierarchy of a code system."""
     parts = [unescape(p) for p in split_values(value, "|")]
     if len(parts) != 2 or not all(parts):
         raise invalid(f"{value!r} of {code!r} must be system|code", code)
     try:
-        codes = subsumption_codes(parts[0], parts[1], below)
+        codes = subsumption_codes(parts[0], parts[1], below, terminology)
     except UnknownCodes as exc:
         raise invalid(f"{code}: {exc}", code, "not-supported") from None
     return _code_set(alias, codes, plain_codes=False)
@@ -236,13 +237,18 @@ def uri(alias: str, modifier: str | None, value: str) -> Condition:
     return f"{column} = ?", [text]
 
 
+def is_url(text: str) -> bool:
+    """Whether a reference search value is a URL (or canonical), not an id or Type/id."""
+    return "://" in text or text.startswith("urn:")
+
+
 def reference(
     alias: str, type_modifier: str | None, value: str, local_base: str | None = None
 ) -> Condition:
     """id, Type/id, an absolute URL (under `local_base`: a Type/id here), or a canonical
     url|version."""
     text = indexable(local_path(unescape(value), local_base))
-    if "://" in text or text.startswith("urn:"):
+    if is_url(text):
         url, _, version = text.partition("|")
         if version:
             return f"({alias}.url = ? AND {alias}.target_version = ?)", [url, version]

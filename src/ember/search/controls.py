@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ember.fhir.issues import Issue
+from ember.search import contained
 from ember.search.criteria import INCLUDE_NAMES, invalid
 from ember.search.include import Include, parse_include
 from ember.search.query import SortKey, parse_sort
 
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
-CONTAINED_MODES = frozenset({"true", "false", "both"})
-CONTAINED_TYPES = frozenset({"container", "contained"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +24,17 @@ class Controls:
     page: str | None = None  # the cursor of a next link
     includes: tuple[Include, ...] = ()
     explain: bool = False  # __explain=true: the query plan as an information issue
-    contained: tuple[tuple[str, str], ...] = ()  # _contained(Type) as written: false only
-    ignored: tuple[Issue, ...] = ()  # warnings about result parameters not applied
+    contained: tuple[tuple[str, str], ...] = ()  # _contained(Type) as written
+
+    @property
+    def contained_mode(self) -> str:
+        """true, false or both: whether contained resources are searched (and others)."""
+        return dict(self.contained).get("_contained", "false")
+
+    @property
+    def returns_containers(self) -> bool:
+        """Whether contained matches are answered with their containers (the default)."""
+        return dict(self.contained).get("_containedType", "container") == "container"
 
     @property
     def count_only(self) -> bool:
@@ -55,45 +62,28 @@ class Controls:
         return applied
 
 
-def _contained(
-    found: dict[str, str], strict: bool
-) -> tuple[tuple[tuple[str, str], ...], tuple[Issue, ...]]:
-    """_contained / _containedType (search.html#contained) as applied, and a warning when
-    they were not: contained resources are not indexed apart from their container, so
-    only `false` (the default) is answered; anything else is unsupported (an error if
-    strict)."""
+def _contained(found: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """_contained / _containedType (search.html#contained) as written, checked."""
     mode, kind = found.get("_contained"), found.get("_containedType")
-    if mode is not None and mode not in CONTAINED_MODES:
+    if mode is not None and mode not in contained.MODES:
         raise invalid(f"_contained must be true, false or both, got {mode!r}", "_contained")
-    if kind is not None and kind not in CONTAINED_TYPES:
+    if kind is not None and kind not in contained.RETURNS:
         raise invalid(
             f"_containedType must be container or contained, got {kind!r}", "_containedType"
         )
-    if mode in ("true", "both"):
-        message = (
-            f"_contained={mode} is not supported: contained resources are only searched as "
-            "parts of their container"
-        )
-        if strict:
-            raise invalid(message, "_contained", "not-supported")
-        return (), (Issue("warning", "not-supported", f"{message}; it was ignored", "_contained"),)
     written = (("_contained", mode), ("_containedType", kind))
-    return tuple((name, value) for name, value in written if value is not None), ()
+    return tuple((name, value) for name, value in written if value is not None)
 
 
-def parse_controls(
-    types: tuple[str, ...], pairs: Sequence[tuple[str, str]], strict: bool = False
-) -> Controls:
+def parse_controls(types: tuple[str, ...], pairs: Sequence[tuple[str, str]]) -> Controls:
     """Read the result parameters this module applies; raises InvalidSearch."""
     found = dict(pairs)  # a repeated result parameter: the last one counts
     total = found.get("_total")
     if total is not None and total not in TOTAL_MODES:
         raise invalid(f"_total must be none, estimate or accurate, got {total!r}", "_total")
     written_sort = found.get("_sort") or None
-    contained, ignored = _contained(found, strict)
     return Controls(
-        contained=contained,
-        ignored=ignored,
+        contained=_contained(found),
         sort=parse_sort(types, written_sort),
         written_sort=written_sort,
         total=total,

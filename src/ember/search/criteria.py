@@ -8,13 +8,14 @@ create/update/delete use the same parser, so there is one in the server.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Union
 from urllib.parse import parse_qsl
 
 from ember.fhir.issues import Issue
 from ember.fhir.model import get_model
+from ember.fhir.validation.terminology import Terminology
 from ember.search import fulltext
 from ember.search.compartments import Compartment
 from ember.search.index import indexed
@@ -53,7 +54,7 @@ APPLIED_CONTROLS = INCLUDE_NAMES | {
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"missing", "exact", "contains"}),
     "token": frozenset({"missing", "text", "not", "of-type", "in", "not-in", "above", "below"}),
-    "reference": frozenset({"missing", "identifier"}),
+    "reference": frozenset({"missing", "identifier", "above", "below"}),
     "date": frozenset({"missing"}),
     "number": frozenset({"missing"}),
     "quantity": frozenset({"missing"}),
@@ -132,6 +133,16 @@ class Criteria:
     ignored: tuple[Issue, ...]  # warnings about parameters that were not applied
     compartment: Compartment | None = None  # only resources in this compartment
     local_base: str | None = None  # this server's base URL: absolute references under it
+    contained: str = "false"  # _contained: whether contained resources are searched
+    containers: bool = True  # _containedType=container: answer with their containers
+    # the ValueSets and CodeSystems code sets come from (shipped and stored); None: the
+    # shipped ones
+    terminology: Callable[[], Terminology] | None = None
+
+    @property
+    def answers_containers(self) -> bool:
+        """Whether the rows found are contained resources answered by their containers."""
+        return self.contained != "false" and self.containers
 
     def as_query(self) -> list[tuple[str, str]]:
         # values keep their escapes, so joining them gives back the query as written
@@ -299,9 +310,14 @@ def parse(
     strict: bool,
     compartment: Compartment | None = None,
     local_base: str | None = None,
+    contained: str = "false",
+    containers: bool = True,
+    terminology: Callable[[], Terminology] | None = None,
 ) -> Criteria:
     """Parse search parameters for one type, several, or every type (`()`); unknown
-    ones are errors if strict, else ignored with a warning. Raises InvalidSearch."""
+    ones are errors if strict, else ignored with a warning; `contained` and `containers`
+    as _contained and _containedType say (see ember.search.contained); `terminology`
+    gives the ValueSets and CodeSystems of code sets. Raises InvalidSearch."""
     scope = (types,) if isinstance(types, str) else tuple(types)
     pairs = parse_qsl(query, keep_blank_values=True) if isinstance(query, str) else list(query)
     criteria: list[Criterion] = []
@@ -320,4 +336,13 @@ def parse(
         if raw == "":
             raise invalid(f"Search parameter {code!r} has an empty value", code)
         criteria.append(Criterion(code, target, split_values(raw)))
-    return Criteria(scope, tuple(criteria), tuple(ignored), compartment, local_base)
+    return Criteria(
+        scope,
+        tuple(criteria),
+        tuple(ignored),
+        compartment,
+        local_base,
+        contained,
+        containers,
+        terminology,
+    )

@@ -12,16 +12,18 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import orjson
 
 from ember.fhir import fhirpath
+from ember.fhir.fhirpath.functions.strings import REGEX_FUNCTIONS
+from ember.fhir.fhirpath.parser import parse
+from ember.fhir.fhirpath.syntax import function_names
 from ember.fhir.issues import Issue
 from ember.fhir.model import Model
 from ember.search.index import INDEXED_TYPES
-from ember.search.parameters import SearchParameter, Table, shipped
+from ember.search.parameters import SearchParameter, Table, shipped, shipped_urls
 from ember.store.base import Reader
 
 log = logging.getLogger(__name__)
@@ -54,14 +56,9 @@ class Custom:
         return (p.code, p.type, p.expression, self.types)
 
 
-@cache
-def _shipped_urls() -> frozenset[str]:
-    return frozenset(p.url for by_code in shipped().values() for p in by_code.values())
-
-
 def definition(resource: dict[str, Any], resource_id: str) -> Custom | None:
     """The parameter a stored SearchParameter puts in force, if any (see module doc)."""
-    if resource.get("status") not in _IN_FORCE or resource.get("url") in _shipped_urls():
+    if resource.get("status") not in _IN_FORCE or resource.get("url") in shipped_urls():
         return None
     if not _usable(resource):  # stored before these checks existed: left out
         log.warning("SearchParameter/%s cannot be applied: left out of search", resource_id)
@@ -124,7 +121,7 @@ def check(
 ) -> list[Issue]:
     """What keeps a SearchParameter from being a parameter Ember can apply; clashes with
     `stored` custom ones are checked if given."""
-    if resource.get("url") in _shipped_urls():
+    if resource.get("url") in shipped_urls():
         return []
     issues: list[Issue] = []
     code, kind = resource.get("code"), resource.get("type")
@@ -150,8 +147,19 @@ def check(
     else:
         try:
             fhirpath.compile(expression)
+            untimed = sorted(set(function_names(parse(expression))) & REGEX_FUNCTIONS)
         except fhirpath.FHIRPathError as exc:
             issues.append(_issue(f"expression does not compile: {exc}", "expression"))
+        else:
+            if untimed:
+                issues.append(
+                    _issue(
+                        f"expression uses {', '.join(untimed)}: regular expressions are not "
+                        "allowed in custom search parameters (their time cannot be bounded)",
+                        "expression",
+                        "not-supported",
+                    )
+                )
     if issues or not isinstance(code, str):
         return issues
     taken = _clashes(code, tuple(bases), model)[:5]

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ember.search.contained import container_of, cut_out, is_contained
 from ember.search.criteria import invalid, known_parameter
-from ember.store.base import Reader, StoredVersion
+from ember.store.base import Reader, StoredVersion, contained_type
 
 # Bounds on :iterate, so a reference cycle or a huge graph cannot run away.
 MAX_ROUNDS = 8
@@ -57,12 +58,17 @@ def parse_include(name: str, value: str) -> Include:
     return Include(source, None if code == "*" else code, target, reverse, iterate)
 
 
-def _condition(include: Include, source: str, link: str) -> tuple[str, list[object]]:
+def _condition(include: Include, source: str, link: str, matches: bool) -> tuple[str, list[object]]:
+    """The include's restrictions on the referring row `source` and the reference row
+    `link`; when the sources are the matches, contained ones (_contained) count too."""
     sql: list[str] = []
     params: list[object] = []
     if include.source_type is not None:
-        sql.append(f"{source}.type = ?")
-        params.append(include.source_type)
+        kinds = [include.source_type]
+        if matches:
+            kinds.append(contained_type(include.source_type))
+        sql.append(f"{source}.type IN ({', '.join('?' for _ in kinds)})")
+        params.extend(kinds)
     if include.param is not None:
         sql.append(f"{link}.param = ?")
         params.append(include.param)
@@ -78,19 +84,20 @@ def _pairs(keys: list[Key], type_column: str, id_column: str) -> tuple[str, list
 
 
 def _targets(reader: Reader, include: Include, keys: list[Key]) -> list[Key]:
-    extra, params = _condition(include, "s", "l")
+    extra, params = _condition(include, "s", "l", matches=True)
     matches, match_params = _pairs(keys, "s.type", "s.id")
     rows = reader.query(
         "SELECT t.type, t.id FROM reference_index l JOIN resources s ON s.pk = l.res_pk "
         "JOIN resources t ON t.type = l.target_type AND t.id = l.target_id "
-        f"WHERE {matches}{extra} AND t.deleted = ? ORDER BY t.pk",
+        # a contained target is in its container already
+        f"WHERE {matches}{extra} AND t.deleted = ? AND t.container IS NULL ORDER BY t.pk",
         [*match_params, *params, False],
     )
     return [(row[0], row[1]) for row in rows]
 
 
 def _sources(reader: Reader, include: Include, keys: list[Key]) -> list[Key]:
-    extra, params = _condition(include, "s", "l")
+    extra, params = _condition(include, "s", "l", matches=False)
     matches, match_params = _pairs(keys, "l.target_type", "l.target_id")
     rows = reader.query(
         "SELECT s.type, s.id FROM reference_index l JOIN resources s ON s.pk = l.res_pk "
@@ -124,11 +131,16 @@ def find_included(
 
 
 def load(reader: Reader, keys: list[Key]) -> list[StoredVersion]:
-    """Current versions of `keys` in their order, one query per type."""
+    """Current versions of `keys` in their order, one query per type; a contained
+    resource is cut out of its container's (see `ember.search.contained.cut_out`)."""
+    containers = {key: container_of(key) for key in keys if is_contained(key)}
     by_type: dict[str, list[str]] = {}
-    for type_, id_ in keys:
+    for type_, id_ in dict.fromkeys(containers.get(key, key) for key in keys):
         by_type.setdefault(type_, []).append(id_)
-    found = {
+    found: dict[Key, StoredVersion | None] = {
         (v.type, v.id): v for type_, ids in by_type.items() for v in reader.current_many(type_, ids)
     }
-    return [found[key] for key in keys if key in found]
+    for key, outer in containers.items():
+        container = found.get(outer)
+        found[key] = cut_out(container, key) if container is not None else None
+    return [version for version in (found.get(key) for key in keys) if version is not None]

@@ -14,6 +14,7 @@ from functools import cache, lru_cache, partial
 from typing import Any
 
 from ember.fhir import fhirpath
+from ember.fhir.fhirpath import limits as fhirpath_limits
 from ember.fhir.model import get_model
 from ember.search import branches, fulltext, values
 from ember.search.parameters import (
@@ -23,9 +24,10 @@ from ember.search.parameters import (
     components,
     parameters,
     revision,
+    shipped_urls,
 )
 from ember.search.text import normalize
-from ember.store.base import COMPONENT_COLUMNS, COMPOSITE_COLUMNS, IndexRows
+from ember.store.base import COMPONENT_COLUMNS, COMPOSITE_COLUMNS, IndexRows, contained_type
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,12 @@ log = logging.getLogger(__name__)
 INDEXED_TYPES = frozenset(
     {"string", "token", "date", "reference", "number", "quantity", "uri", "composite"}
 )
+
+# What evaluating a custom parameter's expression on one resource may build in all (see
+# ember.fhir.fhirpath.limits): FHIR's limit on one string (1 MiB characters), and items
+# enough for any real resource. Beyond them its value is dropped with a warning.
+CUSTOM_MAX_CHARS = 1 << 20
+CUSTOM_MAX_ITEMS = 100_000
 
 # `X as T` / `X.as(T)` raise on several items; `ofType` keeps the ones of that type,
 # which is what the definitions mean (R5 rewrote them so).
@@ -50,9 +58,16 @@ class Extractor:
     # the resource properties the expression starts from (None: unknown); a resource
     # with none of them has no values for it, so it is not evaluated
     keys: frozenset[str] | None = None
+    trusted: bool = True  # shipped; a custom one is evaluated within bounds
 
     def evaluate(self, resource: dict[str, Any], item: Any = None) -> list[Any]:
         """The values in a resource (or, for a component, in one item of it)."""
+        if self.trusted:
+            return self._evaluate(resource, item)
+        with fhirpath_limits.bounded(CUSTOM_MAX_CHARS, CUSTOM_MAX_ITEMS):
+            return self._evaluate(resource, item)
+
+    def _evaluate(self, resource: dict[str, Any], item: Any) -> list[Any]:
         try:
             return self.expression.evaluate(resource, context=item, resolver=_type_only)
         except fhirpath.FHIRPathError:
@@ -84,13 +99,15 @@ def _compile(param: SearchParameter, text: str | None = None) -> Extractor | Non
     except fhirpath.FHIRPathError as exc:
         log.warning("search parameter %s is not indexed: %s", param.url, exc)
         return None
+    trusted = param.url in shipped_urls()
     if param.type != "composite" or text is not None:
-        return Extractor(param, expression, fallback)
+        return Extractor(param, expression, fallback, trusted=trusted)
     parts = components(param) or ()
     compiled = tuple(_compile(part.param, part.expression) for part in parts)
     if not parts or any(c is None for c in compiled):
         return None
-    return Extractor(param, expression, fallback, tuple(c for c in compiled if c is not None))
+    parts_compiled = tuple(c for c in compiled if c is not None)
+    return Extractor(param, expression, fallback, parts_compiled, trusted=trusted)
 
 
 def indexed(param: SearchParameter) -> bool:
@@ -234,8 +251,44 @@ def index_rows(
     """The index rows of a resource; `local_base` is this server's base URL (absolute
     references under it point here, any other absolute URL elsewhere); with `only`, the
     rows of these parameters alone (the full-text row if _text or _content is among
-    them)."""
-    return rows_of(resource, extractors(resource["resourceType"]), local_base, only)
+    them). The resources it contains get rows of their own (search.html#contained)."""
+    rows = rows_of(resource, extractors(resource["resourceType"]), local_base, only)
+    inside = list(_contained(resource))
+    if not inside:
+        return rows
+    local = {f"#{local}": contained_type(type_) for type_, local, _ in inside}
+    contained = [
+        (type_, local_id, _to_contained(rows_of(item, extractors(type_), local_base, only), local))
+        for type_, local_id, item in inside
+    ]
+    return replace(_to_contained(rows, local), contained=contained)
+
+
+def _to_contained(rows: IndexRows, local: dict[str, str]) -> IndexRows:
+    """References to contained resources (`#id`, by `local`: `#id` -> their row type)
+    target their rows (see ember.store.base.CONTAINED_PREFIX)."""
+    references = []
+    for row in rows.references:
+        code, type_, _, _, url = row
+        inside = type_ is None and url in local
+        references.append((code, local[url], url, None, url) if inside else row)
+    return replace(rows, references=references)
+
+
+def _contained(resource: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(type, local id, resource) of the contained resources a reference can name: those
+    with an id (the first of a repeated one) and a known type."""
+    seen: set[str] = set()
+    model = get_model()
+    for item in resource.get("contained", ()):
+        if not isinstance(item, dict):
+            continue
+        type_, local = item.get("resourceType"), item.get("id")
+        if not isinstance(local, str) or not isinstance(type_, str) or local in seen:
+            continue
+        if model.is_resource_type(type_):
+            seen.add(local)
+            yield type_, local, item
 
 
 def rows_of(
@@ -272,7 +325,13 @@ def rows_of(
             found = {(code, *row) for item in items for row in to_rows(item)}
         except (fhirpath.FHIRPathError, ValueError, KeyError, TypeError) as exc:
             # one odd value must not lose the resource: the parameter goes unindexed
-            log.warning("cannot index %s for %s: %s", code, resource["resourceType"], exc)
+            log.warning(
+                "cannot index %s (%s) for %s: %s",
+                code,
+                extractor.param.url,
+                resource["resourceType"],
+                exc,
+            )
             continue
         rows[field].extend(_ordered(found))
         if kind == "token":

@@ -10,6 +10,12 @@ from typing import Any
 from ember.fhir import definitions
 
 
+@cache
+def shipped_urls() -> frozenset[str]:
+    """The urls of the parameters the definitions define (the others are custom)."""
+    return frozenset(p.url for by_code in shipped().values() for p in by_code.values())
+
+
 @dataclass(frozen=True, slots=True)
 class SearchParameter:
     code: str

@@ -7,10 +7,12 @@ as parameters); index tables are joined by `res_pk` and `param`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import count
 
-from ember.search import clauses, fulltext
+from ember.fhir.model import get_model
+from ember.fhir.validation.terminology import Terminology, terminology_for
+from ember.search import clauses, contained, fulltext, hierarchy
 from ember.search.compartments import ITSELF, Compartment
 from ember.search.criteria import (
     Chain,
@@ -25,7 +27,7 @@ from ember.search.criteria import (
     unescape,
 )
 from ember.search.parameters import components
-from ember.store.base import INDEX_TABLES, Reader
+from ember.store.base import INDEX_TABLES, Reader, contained_type
 
 Condition = clauses.Condition
 
@@ -51,14 +53,25 @@ TOKEN_TEXT_TABLE = _table("token_texts")
 @dataclass
 class Statement:
     """What the parts of one statement share: the dialect it is for, distinct table
-    aliases for nested subqueries, and the server's own base URL (absolute references
-    under it are local)."""
+    aliases for nested subqueries, the server's own base URL (absolute references under
+    it are local) and the terminology code sets come from."""
 
     dialect: str
     local_base: str | None = None
+    terminology: Callable[[], Terminology] | None = None  # None: the shipped one
     numbers: count = field(default_factory=count)
     # the subquery listing the matches of the driving criterion, to count them
     driving: Condition | None = None
+
+    @classmethod
+    def of(cls, criteria: Criteria, dialect: str) -> Statement:
+        return cls(dialect, criteria.local_base, criteria.terminology)
+
+    def codes(self) -> Terminology:
+        """The terminology of code sets (:in, :not-in, :above, :below)."""
+        if self.terminology is None:
+            return terminology_for(get_model().version)
+        return self.terminology()
 
     def next(self, prefix: str) -> str:
         return f"{prefix}{next(self.numbers)}"
@@ -72,7 +85,7 @@ class Statement:
 
 
 def _value_test(
-    leaf: Leaf, alias: str, code: str, local_base: str | None = None
+    leaf: Leaf, alias: str, code: str, statement: Statement | None = None
 ) -> Callable[[str], Condition]:
     """value -> condition on the index row `alias` (or the resource row, resource level)."""
     kind, modifier = leaf.param.type, leaf.modifier
@@ -85,11 +98,17 @@ def _value_test(
         return lambda value: clauses.string(alias, modifier, value)
     if modifier == "of-type":
         return lambda value: clauses.of_type(alias, code, value)
+    assert statement is not None  # only _id and _lastUpdated go without
     if kind == "token" and modifier in ("in", "not-in"):
-        return lambda value: clauses.in_value_set(alias, code, value)
+        return lambda value: clauses.in_value_set(alias, code, value, statement.codes())
     if kind == "token" and modifier in ("above", "below"):
         below = modifier == "below"
-        return lambda value: clauses.subsumed(alias, code, value, below)
+        return lambda value: clauses.subsumed(alias, code, value, below, statement.codes())
+    if kind == "reference" and modifier in ("above", "below"):
+        below = modifier == "below"
+        return lambda value: hierarchy.condition(
+            alias, leaf.param, code, value, below, statement.local_base, statement.dialect
+        )
     if kind == "token" or modifier == "identifier":
         return lambda value: (
             clauses.token_text(alias, value) if modifier == "text" else clauses.token(alias, value)
@@ -103,7 +122,7 @@ def _value_test(
     if kind == "uri":
         return lambda value: clauses.uri(alias, modifier, value)
     assert kind == "reference"
-    return lambda value: clauses.reference(alias, modifier, value, local_base)
+    return lambda value: clauses.reference(alias, modifier, value, statement.local_base)
 
 
 def _any_of(tests: list[Condition]) -> Condition:
@@ -167,7 +186,7 @@ def _composite(leaf: Leaf, row: str, code: str, values: Values, statement: State
         if len(pieces) != len(parts):
             raise invalid(f"{value!r} of {code!r} needs {len(parts)} parts separated by $", code)
         tests = [
-            _value_test(Leaf(part.param, None), alias, code, statement.local_base)(piece)
+            _value_test(Leaf(part.param, None), alias, code, statement)(piece)
             for part, alias, piece in zip(parts, aliases, pieces, strict=True)
         ]
         alternatives.append(
@@ -212,7 +231,7 @@ def _leaf(
         table = TOKEN_TEXT_TABLE
     elif leaf.modifier in ("identifier", "of-type"):  # tokens of `code:modifier`, see index
         table, index_param = TABLES["token"], f"{index_param}:{leaf.modifier}"
-    test = _value_test(leaf, alias, code, statement.local_base)
+    test = _value_test(leaf, alias, code, statement)
     sql, params = _any_of([test(v) for v in values])
     test = (f"{alias}.param = ? AND {sql}", [index_param, *params])
     return _has_row(row, table, alias, test, negate, statement if drive else None), test[1]
@@ -247,8 +266,10 @@ def _target(
     link, other = statement.next("l"), statement.next("r")
     inner, inner_params = _target(target.then, other, code, values, statement, drive)
     if isinstance(target, Chain):
-        marks = ", ".join("?" for _ in target.targets)
-        params = [target.param.code, *target.targets, False, *inner_params]
+        # the targets' rows, and those of resources contained in the referrer
+        kinds = [*target.targets, *(contained_type(t) for t in target.targets)]
+        marks = ", ".join("?" for _ in kinds)
+        params = [target.param.code, *kinds, False, *inner_params]
         targets = f"{other}.type IN ({marks}) AND {other}.deleted = ? AND {inner}"
         if drive:  # the targets first, then the references to them (by the lookup index)
             subquery = (
@@ -325,7 +346,7 @@ def _candidates(criteria: Criteria) -> list[int]:
 
 def _matches(reader: Reader, criteria: Criteria, position: int) -> int:
     """The rows the criterion's driving subquery lists, counted up to COMMON."""
-    statement = Statement(reader.dialect, criteria.local_base)
+    statement = Statement.of(criteria, reader.dialect)
     criterion(criteria.criteria[position], "r", statement, drive=True)
     if statement.driving is None:  # full text, composite: listed whatever drives
         return COMMON - 1
@@ -395,12 +416,13 @@ def _in_compartment(compartment: Compartment, types: tuple[str, ...], row: str) 
 def _conditions(
     criteria: Criteria, dialect: str, row: str, driver: int | None, skip: int | None = None
 ) -> Condition:
-    statement = Statement(dialect, criteria.local_base)
+    statement = Statement.of(criteria, dialect)
     sql = [f"{row}.deleted = ?"]
     params: list[object] = [False]
-    if criteria.types:
-        sql.append(f"{row}.type IN ({', '.join('?' for _ in criteria.types)})")
-        params.extend(criteria.types)
+    kinds, kind_params = contained.kind_filter(row, criteria.types, criteria.contained)
+    if kinds:
+        sql.append(kinds)
+        params.extend(kind_params)
     if criteria.compartment is not None:
         condition, condition_params = _in_compartment(criteria.compartment, criteria.types, row)
         sql.append(condition)
@@ -415,7 +437,24 @@ def _conditions(
 
 def where(criteria: Criteria, dialect: str, driver: int | None) -> Condition:
     """The condition live resources of the searched types must meet, over row `r`."""
-    return _conditions(criteria, dialect, "r", driver)
+    if not criteria.answers_containers:
+        return _conditions(criteria, dialect, "r", driver)
+    return _containers(criteria, dialect, driver)
+
+
+def _containers(criteria: Criteria, dialect: str, driver: int | None) -> Condition:
+    """Contained matches answered by their containers (search.html#contained): rows `r`
+    containing a match, or with _contained=both also matching themselves. The driver
+    drives the contained rows' search only (with both, none drives)."""
+    only_contained = criteria.contained == "true"
+    inner, inner_params = _conditions(
+        replace(criteria, contained="true"), dialect, "c", driver if only_contained else None
+    )
+    found = f"r.pk IN (SELECT c.container FROM resources c WHERE {inner})"
+    if only_contained:
+        return f"r.deleted = ? AND {found}", [False, *inner_params]
+    own, own_params = _conditions(replace(criteria, contained="false"), dialect, "r", None)
+    return f"(({own}) OR {found})", [*own_params, *inner_params]
 
 
 def _streams(item: Criterion) -> bool:
@@ -433,7 +472,7 @@ def page_source(
 ) -> tuple[str, str, list[object]]:
     """FROM and WHERE of a page query over resource row `r`, the column its pk is read
     from (in page order where it can be) and the parameters."""
-    if driver is None or not _streams(criteria.criteria[driver]):
+    if driver is None or criteria.answers_containers or not _streams(criteria.criteria[driver]):
         condition, params = where(criteria, dialect, driver)
         return f"resources r WHERE {condition}", "r.pk", params
     item = criteria.criteria[driver]

@@ -158,7 +158,10 @@ def start(
     if kinds is not None:
         of_types = f" AND type IN ({', '.join('?' for _ in kinds)})"
         arguments.extend(kinds)
-    total = writer.query(f"SELECT COUNT(*) FROM resources WHERE deleted = ?{of_types}", arguments)
+    total = writer.query(
+        f"SELECT COUNT(*) FROM resources WHERE deleted = ? AND container IS NULL{of_types}",
+        arguments,
+    )
     writer.execute(
         "INSERT INTO search_jobs (params, types, next_pk, done, total, finished) "
         "VALUES (?, ?, 0, 0, ?, ?)",

@@ -11,7 +11,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 class StoreConflict(Exception):
@@ -73,6 +73,37 @@ class IndexRows:
     # (narrative words, words of all text), each joined by spaces, for _text and
     # _content; None: not indexed
     fulltext: tuple[str, str] | None = None
+    # the resources it contains: (type, local id, their own rows); see CONTAINED_PREFIX
+    contained: Sequence[tuple[str, str, IndexRows]] = ()
+
+
+# A contained resource is indexed as a row of `resources` of its own, so that every
+# search criterion applies to it unchanged: its type is the prefix + its type (a search
+# of a type never sees it), its id `Type/id#local` of its container (unique, and the
+# fullUrl the spec gives it: search.html#contained), `container` the container's pk. It
+# has no versions: it is rewritten with each version of its container. A reference to
+# it (`#local`) is indexed with target (prefix + type, `#local`), which the store
+# completes with the container's `Type/id` (the id is not known when rows are made).
+CONTAINED_PREFIX = "#"
+
+
+def contained_type(type_: str) -> str:
+    """The `resources.type` of contained resources of a type."""
+    return CONTAINED_PREFIX + type_
+
+
+def in_container(index: IndexRows, name: str) -> IndexRows:
+    """The rows with their references to contained resources completed: `name` is the
+    container's `Type/id`."""
+    if not any(row[2] and row[2].startswith(CONTAINED_PREFIX) for row in index.references):
+        return index
+    references = [
+        (code, type_, f"{name}{id_}", version, url)
+        if id_ is not None and id_.startswith(CONTAINED_PREFIX)
+        else (code, type_, id_, version, url)
+        for code, type_, id_, version, url in index.references
+    ]
+    return replace(index, references=references)
 
 
 # Columns of the composite index each component type fills, in the order of its rows

@@ -278,6 +278,23 @@ def _v9() -> list[str]:
     return statements
 
 
+def _v10(t: dict[str, str]) -> list[str]:
+    """Contained resources searched on their own (search.html#contained): each is a row
+    of `resources` pointing at its container (see CONTAINED_PREFIX); stored resources
+    get theirs from a rebuild of everything (unless one is due anyway), which does the
+    work of any rebuild of some parameters still due."""
+    return [
+        f"ALTER TABLE resources ADD COLUMN container {t['bigint']} REFERENCES resources (pk)",
+        "CREATE INDEX resources_container ON resources (container)",
+        f"UPDATE search_jobs SET finished = {t['true']} WHERE finished = {t['false']} "
+        "AND params IS NOT NULL AND EXISTS (SELECT 1 FROM resources)",
+        "INSERT INTO search_jobs (params, next_pk, done, total, finished) "
+        f"SELECT NULL, 0, 0, (SELECT COUNT(*) FROM resources), {t['false']} "
+        "WHERE EXISTS (SELECT 1 FROM resources) AND NOT EXISTS "
+        f"(SELECT 1 FROM search_jobs WHERE params IS NULL AND finished = {t['false']})",
+    ]
+
+
 def migrations(dialect: str) -> list[list[str]]:
     """Statements of each schema version, oldest first."""
     types = _COMMON[dialect]
@@ -289,4 +306,5 @@ def migrations(dialect: str) -> list[list[str]]:
         *(_v1(types), v2, _v3(types), _v4(), _v5(types, dialect), _v6(types), _v7(types)),
         _v8(dialect),
         _v9(),
+        _v10(types),
     ]

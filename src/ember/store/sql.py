@@ -14,6 +14,8 @@ from ember.store.base import (
     StoreConflict,
     StoredVersion,
     Writer,
+    contained_type,
+    in_container,
     is_capped,
 )
 
@@ -43,6 +45,12 @@ def _stored(row: Sequence[Any]) -> StoredVersion:
 _INSERT_RESOURCE = (
     "INSERT INTO resources (type, id, version, last_updated, deleted) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (type, id) DO NOTHING"
+)
+# A contained resource's row, named after its container (see CONTAINED_PREFIX)
+_INSERT_CONTAINED = (
+    "INSERT INTO resources (type, id, version, last_updated, deleted, container) "
+    "SELECT ?, ?, c.version, c.last_updated, ?, c.pk FROM resources c WHERE c.pk = ? "
+    "RETURNING pk"
 )
 _INSERT_VERSION = (
     "INSERT INTO resource_versions (res_pk, version, last_updated, method, content) "
@@ -252,7 +260,7 @@ class SQLSession(Writer):
             row = self._one(_INSERT_VERSION + " RETURNING seq", (pk, *version_values(version)))
             seq = row[0] if row else 0
         if index is not None:
-            self._write_index(pk, index)
+            self._write_index(pk, index, f"{version.type}/{version.id}")
         return StoredVersion(
             type=version.type,
             id=version.id,
@@ -306,37 +314,75 @@ class SQLSession(Writer):
     def delete_index_rows(self, types: Sequence[str] | None, code: str) -> None:
         of_params, params = _of_params([code])
         of_types = ""
-        if types is not None:
-            marks = ", ".join("?" for _ in types)
+        if types is not None:  # and the resources of these types contain
+            kinds = [*types, *(contained_type(t) for t in types)]
+            marks = ", ".join("?" for _ in kinds)
             of_types = f" AND res_pk IN (SELECT pk FROM resources WHERE type IN ({marks}))"
-            params.extend(types)
+            params.extend(kinds)
         for table, _ in INDEX_TABLES.values():
             self._execute(f"DELETE FROM {table} WHERE {of_params}{of_types}", params)
 
     def replace_index(self, pk: int, index: IndexRows, params: Sequence[str] | None = None) -> None:
+        name = ""
+        if index.contained:
+            row = self._fetchone("SELECT type, id FROM resources WHERE pk = ?", (pk,))
+            assert row is not None  # the caller read it in this transaction
+            name = f"{row[0]}/{row[1]}"
         if params is None:
             self._delete_index(pk)
-        else:
-            of_params, arguments = _of_params(params)
-            for table, _ in INDEX_TABLES.values():
-                self._execute(
-                    f"DELETE FROM {table} WHERE res_pk = ? AND {of_params}", [pk, *arguments]
-                )
-            if index.fulltext is not None:
-                self._execute("DELETE FROM fulltext_index WHERE rowid = ?", (pk,))
-        self._write_index(pk, index)
+            self._write_index(pk, index, name)
+            return
+        known = self._contained(pk)
+        for target in [pk, *known.values()]:
+            self._delete_params(target, params, index.fulltext is not None)
+        self._write_rows(pk, in_container(index, name))
+        for type_, local, rows in index.contained:
+            found = known.get((contained_type(type_), local))
+            if found is None:  # stored before contained resources were indexed
+                self._write_contained(pk, name, type_, local, rows)
+            else:
+                self._write_rows(found, in_container(rows, name))
+
+    def _delete_params(self, pk: int, params: Sequence[str], fulltext: bool) -> None:
+        of_params, arguments = _of_params(params)
+        for table, _ in INDEX_TABLES.values():
+            self._execute(f"DELETE FROM {table} WHERE res_pk = ? AND {of_params}", [pk, *arguments])
+        if fulltext:
+            self._execute("DELETE FROM fulltext_index WHERE rowid = ?", (pk,))
+
+    def _contained(self, pk: int) -> dict[tuple[str, str], int]:
+        """The rows of the resources contained in resource `pk`: (type, local id) -> pk."""
+        rows = self._fetchall("SELECT pk, type, id FROM resources WHERE container = ?", (pk,))
+        return {(row[1], row[2].partition("#")[2]): row[0] for row in rows}
 
     def _delete_index(self, pk: int) -> None:
-        for table, _ in INDEX_TABLES.values():
-            self._execute(f"DELETE FROM {table} WHERE res_pk = ?", (pk,))
-        self._execute("DELETE FROM fulltext_index WHERE rowid = ?", (pk,))
+        """The index rows of a resource, and its contained resources with theirs."""
+        contained = list(self._contained(pk).values())
+        for target in [pk, *contained]:
+            for table, _ in INDEX_TABLES.values():
+                self._execute(f"DELETE FROM {table} WHERE res_pk = ?", (target,))
+            self._execute("DELETE FROM fulltext_index WHERE rowid = ?", (target,))
+        if contained:
+            self._execute("DELETE FROM resources WHERE container = ?", (pk,))
 
     def fulltext_value(self, words: str) -> str:
         """What a full-text column stores: the words (joined by spaces), which FTS5 splits
         at the spaces."""
         return words
 
-    def _write_index(self, pk: int, index: IndexRows) -> None:
+    def _write_index(self, pk: int, index: IndexRows, name: str) -> None:
+        """The rows of resource `pk` named `Type/id` (whose contained resources have no
+        rows yet)."""
+        self._write_rows(pk, in_container(index, name))
+        for type_, local, rows in index.contained:
+            self._write_contained(pk, name, type_, local, rows)
+
+    def _write_contained(self, pk: int, name: str, type_: str, local: str, rows: IndexRows) -> None:
+        row = self._one(_INSERT_CONTAINED, (contained_type(type_), f"{name}#{local}", False, pk))
+        assert row is not None  # the container's row was written before
+        self._write_rows(row[0], in_container(rows, name))
+
+    def _write_rows(self, pk: int, index: IndexRows) -> None:
         for field in INDEX_TABLES:
             rows = getattr(index, field)
             if rows:

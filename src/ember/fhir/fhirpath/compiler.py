@@ -16,6 +16,7 @@ from ember.fhir.fhirpath import types
 from ember.fhir.fhirpath.errors import FHIRPathError
 from ember.fhir.fhirpath.functions import FUNCTIONS
 from ember.fhir.fhirpath.functions.registry import SORT_KEY, TYPE, VALUE, Compiled
+from ember.fhir.fhirpath.limits import charge_chars
 from ember.fhir.fhirpath.nodes import Node, StepFunction, step, system_value
 from ember.fhir.fhirpath.syntax import (
     Binary,
@@ -323,6 +324,7 @@ def _concatenate(left: Compiled, right: Compiled, operator: str) -> Compiled:
             if value.__class__ is not str:
                 raise FHIRPathError(f"'&' expects strings, got {ops.describe(value)}")
             parts.append(value)
+        charge_chars(len(parts[0]) + len(parts[1]))
         return [parts[0] + parts[1]]
 
     return concatenate

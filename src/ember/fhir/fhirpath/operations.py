@@ -8,6 +8,7 @@ from typing import Any
 from ember.fhir.fhirpath import quantity as quantities
 from ember.fhir.fhirpath import temporal
 from ember.fhir.fhirpath.errors import FHIRPathError
+from ember.fhir.fhirpath.limits import charge_chars
 from ember.fhir.fhirpath.nodes import Node, system_value
 from ember.fhir.fhirpath.quantity import Quantity
 from ember.fhir.fhirpath.temporal import Temporal
@@ -266,6 +267,7 @@ def _number_operands(operator: str, a: Any, b: Any) -> None:
 def add(a: Any, b: Any) -> Any:
     ca, cb = a.__class__, b.__class__
     if ca is str and cb is str:
+        charge_chars(len(a) + len(b))
         return a + b
     if isinstance(a, Temporal) and cb is Quantity:
         return date_arithmetic(a, b, 1)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 
@@ -89,3 +90,14 @@ class TypeOperation:
 
 
 Expr = Literal | Member | Call | Special | Variable | Indexer | Unary | Binary | TypeOperation
+
+
+def function_names(node: Any) -> Iterator[str]:
+    """The names of the functions an expression calls, at any depth."""
+    if isinstance(node, Call):
+        yield node.name
+    for field in fields(node):
+        value = getattr(node, field.name)
+        for child in value if isinstance(value, tuple) else (value,):
+            if is_dataclass(child) and not isinstance(child, type):
+                yield from function_names(child)

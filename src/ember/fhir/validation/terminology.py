@@ -3,10 +3,15 @@ and of the ValueSets and CodeSystems a server stores (from an IG package or the 
 which a `find` callback supplies for the URLs Ember does not ship.
 
 A value set expands to a set of (system, code) pairs when that can be worked out from
-what Ember ships: `compose.include` of whole code systems (complete content), of listed
-concepts, and of other value sets; `exclude` of the same. Anything else (filters, code
-systems Ember does not ship, such as SNOMED CT or LOINC) makes the expansion unknown,
-and an unknown expansion never produces an error.
+what Ember has: `compose.include` of whole code systems (complete content), of listed
+concepts, of other value sets, and filters on a complete code system's hierarchy
+(`concept` is-a, descendent-of, is-not-a, =) or on its concepts' properties (=);
+`exclude` of the same. Anything else (other filters, code systems Ember does not have,
+such as SNOMED CT or LOINC) makes the expansion unknown, and an unknown expansion never
+produces an error.
+
+A code system's hierarchy is the nesting of its concepts and their `subsumedBy` and
+`parent` properties.
 """
 
 from __future__ import annotations
@@ -20,6 +25,73 @@ from ember.fhir import definitions
 Codes = frozenset[tuple[str, str]]
 # A stored resource of a type ("ValueSet", "CodeSystem") by canonical URL, if any
 Find = Callable[[str, str], dict[str, Any] | None]
+Links = dict[str, set[str]]  # code -> its parents (or children)
+
+_PARENT_PROPERTIES = frozenset({"subsumedBy", "parent"})
+
+
+class Hierarchy:
+    """The concepts of a complete code system and how they subsume each other."""
+
+    def __init__(self, concepts: Iterable[dict[str, Any]]) -> None:
+        self.concepts: dict[str, dict[str, Any]] = {}
+        self.parents: Links = {}
+        self._walk(concepts, None)
+        self.codes = frozenset(self.concepts)
+        self.children: Links = {}
+        for child, its_parents in self.parents.items():
+            for parent in its_parents:
+                self.children.setdefault(parent, set()).add(child)
+
+    def _walk(self, concepts: Iterable[dict[str, Any]], parent: str | None) -> None:
+        for concept in concepts:
+            code = concept["code"]
+            self.concepts.setdefault(code, concept)
+            links = self.parents.setdefault(code, set())
+            if parent is not None:
+                links.add(parent)
+            for prop in concept.get("property", ()):
+                parent_code = prop.get("valueCode")
+                if prop.get("code") in _PARENT_PROPERTIES and isinstance(parent_code, str):
+                    links.add(parent_code)
+            self._walk(concept.get("concept", ()), code)
+
+    def related(self, code: str, below: bool) -> set[str]:
+        """`code` and every code it subsumes (below) or that subsumes it (above)."""
+        links = self.children if below else self.parents
+        found = {code}
+        frontier = [code]
+        while frontier:
+            following = [n for c in frontier for n in links.get(c, ()) if n not in found]
+            found.update(following)
+            frontier = following
+        return found
+
+    def filtered(self, prop: Any, op: Any, value: Any) -> set[str] | None:
+        """The codes a ValueSet filter selects (valueset.html#filter), None if unknown."""
+        if not isinstance(value, str):
+            return None
+        if prop == "concept" and op in ("is-a", "descendent-of", "is-not-a"):
+            below = self.related(value, below=True) if value in self.concepts else set()
+            if op == "is-not-a":
+                return set(self.codes - below)
+            return below - {value} if op == "descendent-of" else below
+        if prop == "concept" and op == "=":
+            return {value} & self.codes
+        if op == "=":
+            return {code for code, concept in self.concepts.items() if _has(concept, prop, value)}
+        return None
+
+
+def _has(concept: dict[str, Any], name: Any, value: str) -> bool:
+    """Whether a concept has property `name` with `value` (written as a string)."""
+    for prop in concept.get("property", ()):
+        if prop.get("code") == name:
+            found = next((v for k, v in prop.items() if k.startswith("value")), None)
+            text = str(found).lower() if isinstance(found, bool) else str(found)
+            if text == value:
+                return True
+    return False
 
 
 class Terminology:
@@ -31,8 +103,8 @@ class Terminology:
         self._code_systems = {cs["url"]: cs for cs in definitions.load(version, "CodeSystem")}
         self._find = find
         self._expansions: dict[str, Codes | None] = {}
-        self._system_codes: dict[str, frozenset[str] | None] = {}
         self._bare_codes: dict[str, frozenset[str] | None] = {}
+        self._hierarchies: dict[str, Hierarchy | None] = {}
 
     def _resource(self, type_: str, url: str) -> dict[str, Any] | None:
         shipped = self._value_sets if type_ == "ValueSet" else self._code_systems
@@ -62,20 +134,30 @@ class Terminology:
         return self._bare_codes[value_set_url]
 
     def is_value_set(self, url: str) -> bool:
+        """Whether the value set is shipped."""
         return url.split("|", 1)[0] in self._value_sets
+
+    def knows_value_set(self, url: str) -> bool:
+        """Whether the value set is shipped or stored."""
+        return self._resource("ValueSet", url.split("|", 1)[0]) is not None
+
+    def hierarchy(self, system: str) -> Hierarchy | None:
+        """The hierarchy of a complete code system, shipped or stored; None if unknown."""
+        if system not in self._hierarchies:
+            code_system = self._resource("CodeSystem", system)
+            complete = code_system is not None and code_system.get("content") == "complete"
+            self._hierarchies[system] = (
+                Hierarchy(code_system.get("concept", ())) if complete and code_system else None
+            )
+        return self._hierarchies[system]
 
     def is_code_system(self, url: str) -> bool:
         return url.split("|", 1)[0] in self._code_systems
 
     def code_system_codes(self, system: str) -> frozenset[str] | None:
-        """Every code of a complete shipped code system, or None when not known."""
-        if system not in self._system_codes:
-            code_system = self._resource("CodeSystem", system)
-            if code_system is None or code_system.get("content") != "complete":
-                self._system_codes[system] = None
-            else:
-                self._system_codes[system] = frozenset(_codes(code_system.get("concept", ())))
-        return self._system_codes[system]
+        """Every code of a complete code system, or None when not known."""
+        hierarchy = self.hierarchy(system)
+        return None if hierarchy is None else hierarchy.codes
 
     def _expand(self, value_set: dict[str, Any]) -> Codes | None:
         compose = value_set.get("compose")
@@ -96,14 +178,17 @@ class Terminology:
 
     def _part(self, part: dict[str, Any]) -> Codes | None:
         """The codes of one include or exclude: the intersection of what it names."""
-        if "filter" in part:
-            return None
         selections: list[Codes] = []
         system = part.get("system")
+        if "filter" in part:
+            filtered = self._filtered(system, part["filter"])
+            if filtered is None:
+                return None
+            selections.append(filtered)
         if system is not None:
             if "concept" in part:
                 selections.append(frozenset((system, c["code"]) for c in part["concept"]))
-            else:
+            elif "filter" not in part:
                 codes = self.code_system_codes(system)
                 if codes is None:
                     return None
@@ -120,11 +205,18 @@ class Terminology:
             result &= codes
         return result
 
-
-def _codes(concepts: Iterable[dict[str, Any]]) -> Iterable[str]:
-    for concept in concepts:
-        yield concept["code"]
-        yield from _codes(concept.get("concept", ()))
+    def _filtered(self, system: Any, filters: Iterable[dict[str, Any]]) -> Codes | None:
+        """The codes of `system` all the filters select, None if unknown."""
+        hierarchy = self.hierarchy(system) if isinstance(system, str) else None
+        if hierarchy is None:
+            return None
+        codes = set(hierarchy.concepts)
+        for item in filters:
+            selected = hierarchy.filtered(item.get("property"), item.get("op"), item.get("value"))
+            if selected is None:
+                return None
+            codes &= selected
+        return frozenset((system, code) for code in codes)
 
 
 @cache

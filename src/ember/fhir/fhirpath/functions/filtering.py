@@ -7,6 +7,7 @@ from typing import Any
 
 from ember.fhir.fhirpath.functions.helpers import each, is_true
 from ember.fhir.fhirpath.functions.registry import LAMBDA, SORT_KEY, TYPE, function
+from ember.fhir.fhirpath.limits import charge_items
 from ember.fhir.fhirpath.nodes import Node
 from ember.fhir.fhirpath.operations import compare_items, equal_items, singleton
 from ember.fhir.fhirpath.types import TypeTest
@@ -31,6 +32,7 @@ def where(env: Any, items: list[Any], criteria: Any) -> list[Any]:
 def select(env: Any, items: list[Any], projection: Any) -> list[Any]:
     out: list[Any] = []
     for _, result in each(env, items, projection):
+        charge_items(len(result))
         out.extend(result)
     return out
 
@@ -45,6 +47,7 @@ def repeat(env: Any, items: list[Any], projection: Any) -> list[Any]:
         for _, result in each(env, pending, projection):
             for item in result:
                 if not any(_same(item, seen) for seen in out):
+                    charge_items(1)
                     out.append(item)
                     found.append(item)
         pending = found

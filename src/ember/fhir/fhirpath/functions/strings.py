@@ -13,6 +13,7 @@ from typing import Any
 from ember.fhir.fhirpath.errors import FHIRPathError
 from ember.fhir.fhirpath.functions.helpers import integer_value, string_value
 from ember.fhir.fhirpath.functions.registry import VALUE, function
+from ember.fhir.fhirpath.limits import bounded_now, charge_chars, charge_items
 from ember.fhir.fhirpath.nodes import system_value
 
 
@@ -23,6 +24,18 @@ def _regex(pattern: str) -> re.Pattern[str]:
         return re.compile(pattern, re.DOTALL)
     except re.error as exc:
         raise FHIRPathError(f"invalid regular expression {pattern!r}: {exc}") from None
+
+
+# The functions of regular expressions, refused in bounded evaluations (see _pattern)
+REGEX_FUNCTIONS = frozenset({"matches", "matchesFull", "replaceMatches"})
+
+
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """A regular expression, outside a bounded evaluation only: a pattern can take time
+    exponential in its input (catastrophic backtracking), which no budget can bound."""
+    if bounded_now():
+        raise FHIRPathError("regular expressions are not allowed in this expression")
+    return _regex(pattern)
 
 
 def _string_function(name: str, *params: str) -> Any:
@@ -38,6 +51,8 @@ def _string_function(name: str, *params: str) -> Any:
             if any(value is None for value in values):
                 return []
             result = operation(text, *values)
+            if result.__class__ is str:
+                charge_chars(len(result))
             return [] if result is None else [result]
 
         required = sum(p == "required" for p in params)
@@ -101,17 +116,19 @@ def lower(text: str) -> str:
 
 @_string_function("replace", "required", "required")
 def replace(text: str, pattern: str, substitution: str) -> str:
+    # the size is known before the string is built (an empty pattern matches len + 1 times)
+    charge_chars(len(text) + text.count(pattern) * (len(substitution) - len(pattern)))
     return text.replace(pattern, substitution)
 
 
 @_string_function("matches", "required")
 def matches(text: str, pattern: str) -> bool:
-    return _regex(pattern).search(text) is not None
+    return _pattern(pattern).search(text) is not None
 
 
 @_string_function("matchesFull", "required")
 def matches_full(text: str, pattern: str) -> bool:
-    return _regex(pattern).fullmatch(text) is not None
+    return _pattern(pattern).fullmatch(text) is not None
 
 
 @_string_function("replaceMatches", "required", "required")
@@ -120,7 +137,7 @@ def replace_matches(text: str, pattern: str, substitution: str) -> str:
         return text
     # $1-style group references, as in Java and JavaScript regex replacement
     template = re.sub(r"\$(\d+)", r"\\g<\1>", substitution.replace("\\", "\\\\"))
-    return _regex(pattern).sub(template, text)
+    return _pattern(pattern).sub(template, text)
 
 
 @_string_function("length")
@@ -131,7 +148,10 @@ def length(text: str) -> int:
 @function("toChars")
 def to_chars(env: Any, items: list[Any]) -> list[Any]:
     text = string_value(items, "toChars()")
-    return [] if text is None else list(text)
+    if text is None:
+        return []
+    charge_items(len(text))
+    return list(text)
 
 
 @_string_function("trim")
@@ -145,6 +165,7 @@ def split(env: Any, items: list[Any], separator: list[Any]) -> list[Any]:
     sep = string_value(separator, "split()")
     if text is None or sep is None:
         return []
+    charge_items(len(text) + 1)
     return text.split(sep) if sep else list(text)
 
 
@@ -154,6 +175,7 @@ def join(env: Any, items: list[Any], separator: list[Any] | None = None) -> list
     values = [system_value(item) for item in items]
     if any(value.__class__ is not str for value in values):
         raise FHIRPathError("join() expects strings")
+    charge_chars(sum(len(value) for value in values) + len(sep or "") * len(values))
     return [(sep or "").join(values)]
 
 

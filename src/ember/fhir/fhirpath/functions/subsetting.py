@@ -7,6 +7,7 @@ from typing import Any
 from ember.fhir.fhirpath.errors import FHIRPathError
 from ember.fhir.fhirpath.functions.helpers import integer_value
 from ember.fhir.fhirpath.functions.registry import VALUE, function
+from ember.fhir.fhirpath.limits import charge_items
 from ember.fhir.fhirpath.operations import contains_item, distinct, union
 
 
@@ -65,4 +66,5 @@ def union_(env: Any, items: list[Any], other: list[Any]) -> list[Any]:
 
 @function("combine", VALUE)
 def combine(env: Any, items: list[Any], other: list[Any]) -> list[Any]:
+    charge_items(len(items) + len(other))
     return items + other
