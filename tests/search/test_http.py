@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 
 from tests.search.conftest import match_ids as _ids
 from tests.search.conftest import put as _put
+from tests.search.conftest import sorted_ids
 
 
 def test_sorted_pages_follow_next_links(people: TestClient) -> None:
@@ -218,3 +219,13 @@ def test_very_long_values_are_stored_and_found_by_their_indexed_start(client: Te
     assert found("identifier", f"http://example.org/{'s' * 400}|{identifier}") == 1
     assert found("identifier", identifier) == 1
     assert found("family", "short") == 1
+
+
+def test_condition_subject_reaches_patients(people: TestClient) -> None:
+    """Condition.subject points to Patient or Group (not only Organization, as the
+    package's example SearchParameter says): chains, :Type and _include follow it."""
+    _put(people, {"resourceType": "Condition", "id": "c0", "subject": {"reference": "Patient/p0"}})
+    assert sorted_ids(people, "Condition?subject.family=Adams") == ["c0"]
+    assert sorted_ids(people, "Condition?subject:Patient=p0") == ["c0"]
+    included = people.get("/fhir/Condition?_include=Condition:subject:Patient").json()
+    assert [e["resource"]["id"] for e in included["entry"]] == ["c0", "p0"]
