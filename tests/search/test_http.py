@@ -229,3 +229,43 @@ def test_condition_subject_reaches_patients(people: TestClient) -> None:
     assert sorted_ids(people, "Condition?subject:Patient=p0") == ["c0"]
     included = people.get("/fhir/Condition?_include=Condition:subject:Patient").json()
     assert [e["resource"]["id"] for e in included["entry"]] == ["c0", "p0"]
+
+
+def _self_link(bundle: dict) -> str:
+    return next(link["url"] for link in bundle["link"] if link["relation"] == "self")
+
+
+def test_empty_parameters_are_ignored(people: TestClient) -> None:
+    """search.html#errors: "Empty parameters are not an error - they are just ignored"."""
+    response = people.get("/fhir/Patient?family=&_count=&_total=&_summary=&_sort=&_id=p1")
+    assert response.status_code == 200, response.json()
+    bundle = response.json()
+    assert _ids(bundle) == ["p1"] and "total" not in bundle
+    assert _self_link(bundle) == "http://testserver/fhir/Patient?_id=p1"
+
+
+def test_post_search_body_shapes_the_answer(people: TestClient) -> None:
+    """_count, _elements and _summary in a POST _search body count as in the query."""
+    posted = people.post(
+        "/fhir/Patient/_search?_sort=_id",
+        data={"_count": "2", "_elements": "birthDate"},
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ).json()
+    assert _ids(posted) == ["p0", "p1"]
+    assert all("name" not in e["resource"] for e in posted["entry"])
+    assert "_count=2" in _self_link(posted) and "_elements=birthDate" in _self_link(posted)
+    summary = people.post(
+        "/fhir/Patient/_search?_id=p0",
+        data={"_summary": "true"},
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ).json()
+    assert "generalPractitioner" not in summary["entry"][0]["resource"]
+
+
+def test_elements_do_not_apply_to_included_resources(people: TestClient) -> None:
+    """search.html#elements: "The list of elements does not apply to included resources"."""
+    bundle = people.get("/fhir/Patient?_id=p0&_elements=birthDate&_include=Patient:organization")
+    (match, included) = bundle.json()["entry"]
+    assert set(match["resource"]) >= {"birthDate"} and "name" not in match["resource"]
+    assert included["resource"]["name"] == "Acme Hospital"
+    assert "meta" not in included["resource"] or "tag" not in included["resource"]["meta"]

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ember.api.capability import capability_statement
-from ember.api.context import RETURN_MINIMAL, RETURN_OUTCOME, FhirRequest
+from ember.api.context import RETURN_MINIMAL, RETURN_OUTCOME, FhirRequest, single
 from ember.api.responses import (
     Transform,
     json_response,
@@ -44,8 +44,7 @@ def _embed(ctx: FhirRequest) -> bundles.Embed:
     return orjson.Fragment if ctx.format.name == "json" and not ctx.pretty else fhir_json.parse
 
 
-def _count(ctx: FhirRequest) -> int:
-    raw = ctx.param("_count")
+def _count(ctx: FhirRequest, raw: str | None) -> int:
     if raw is None:
         return ctx.settings.default_count
     if not raw.isdigit():
@@ -53,9 +52,11 @@ def _count(ctx: FhirRequest) -> int:
     return min(int(raw), ctx.settings.max_count)
 
 
-def _subset_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
-    summary = ctx.param("_summary")
-    elements = ctx.param("_elements")
+def _subset_transform(
+    engine: Engine, summary: str | None, elements: str | None
+) -> Transform | None:
+    """What _summary or _elements (read from the query, or a search's query and body)
+    leave of a resource; None: all of it."""
     if summary is not None and elements is not None:
         raise bad_request("_summary and _elements cannot be used together", "_summary")
     if summary is not None:
@@ -77,7 +78,7 @@ def _subset_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
 
 
 async def read(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
-    transform = _subset_transform(ctx, engine)
+    transform = _subset_transform(engine, ctx.param("_summary"), ctx.param("_elements"))
     try:
         stored = await engine.read_async(type_, id_)
     except FhirError as error:
@@ -119,7 +120,7 @@ def _not_modified(ctx: FhirRequest, stored: StoredVersion) -> bool:
 
 
 async def vread(ctx: FhirRequest, engine: Engine, type_: str, id_: str, vid: str) -> Response:
-    transform = _subset_transform(ctx, engine)
+    transform = _subset_transform(engine, ctx.param("_summary"), ctx.param("_elements"))
     stored = await _point_read(engine, engine.vread, type_, id_, vid)
     return resource_response(ctx, stored, transform=transform)
 
@@ -339,9 +340,10 @@ async def _search(
     compartment: tuple[str, str] | None = None,
 ) -> Response:
     """A searchset answer; `path` (after the base) is where its links point."""
-    count = _count(ctx)
     pairs = ctx.query + (form or [])
-    transform = None if ctx.param("_summary") == "count" else _subset_transform(ctx, engine)
+    count = _count(ctx, single(pairs, "_count"))
+    summary, elements = single(pairs, "_summary"), single(pairs, "_elements")
+    transform = None if summary == "count" else _subset_transform(engine, summary, elements)
     result = await run_in_threadpool(
         engine.search_page, type_, pairs, ctx.strict, count, None, compartment
     )
@@ -350,13 +352,16 @@ async def _search(
         *result.criteria.as_query(),
         *result.controls.as_query(),
     ]
-    if ctx.param("_count"):
+    if single(pairs, "_count") is not None:
         applied.append(("_count", str(count)))
-    embed = _embed(ctx)
+    embed = include_embed = _embed(ctx)
     if transform is not None:
 
         def embed(content: bytes) -> object:
             return transform(fhir_json.parse(content))
+
+        if elements is None:  # _elements does not apply to included resources (#elements)
+            include_embed = embed
 
     bundle = bundles.searchset_bundle(
         ctx.base_url,
@@ -370,7 +375,7 @@ async def _search(
     included = [
         {
             "fullUrl": f"{ctx.base_url}/{version.type}/{version.id}",
-            "resource": embed(version.content),
+            "resource": include_embed(version.content),
             "search": {"mode": "include"},
         }
         for version in result.included
@@ -445,7 +450,7 @@ async def _history(
     before = bundles.decode_cursor(page) if page else None
     if page and before is None:
         raise bad_request("_page is not a paging token this server issued", "_page")
-    count = _count(ctx)
+    count = _count(ctx, ctx.param("_count"))
     query = HistoryQuery(
         type=type_,
         id=id_,

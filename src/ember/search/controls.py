@@ -78,7 +78,7 @@ def _contained(found: dict[str, str]) -> tuple[tuple[str, str], ...]:
 def parse_controls(types: tuple[str, ...], pairs: Sequence[tuple[str, str]]) -> Controls:
     """Read the result parameters this module applies; raises InvalidSearch."""
     found = dict(pairs)  # a repeated result parameter: the last one counts
-    total = found.get("_total")
+    total = found.get("_total") or None  # empty: ignored
     if total is not None and total not in TOTAL_MODES:
         raise invalid(f"_total must be none, estimate or accurate, got {total!r}", "_total")
     written_sort = found.get("_sort") or None
