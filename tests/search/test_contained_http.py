@@ -180,3 +180,11 @@ def test_chains_follow_references_into_contained_resources(stored: TestClient) -
         (f"{BASE}/MedicationRequest/mr", "MedicationRequest")
     ]
     assert _entries(stored, "/fhir/Medication?code=abc") == []
+
+
+def test_revinclude_leaves_contained_referrers_in_their_containers(stored: TestClient) -> None:
+    """The contained Zed of oc points to org: it is part of oc, not a resource of its
+    own to include (search.html#contained: contained resources are returned only when
+    _contained asks)."""
+    bundle = stored.get("/fhir/Organization?_id=org&_revinclude=*").json()
+    assert [e["fullUrl"] for e in bundle["entry"]] == [f"{BASE}/Organization/org"]
