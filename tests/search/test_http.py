@@ -269,3 +269,19 @@ def test_elements_do_not_apply_to_included_resources(people: TestClient) -> None
     assert set(match["resource"]) >= {"birthDate"} and "name" not in match["resource"]
     assert included["resource"]["name"] == "Acme Hospital"
     assert "meta" not in included["resource"] or "tag" not in included["resource"]["meta"]
+
+
+def test_repeated_sort_parameters_add_keys(people: TestClient) -> None:
+    """_sort=a&_sort=b sorts as _sort=a,b (search.html#sort), rather than the last one
+    silently winning."""
+    _put(people, {"resourceType": "Patient", "id": "p5", "name": [{"family": "Adams"}]})
+    bundle = people.get("/fhir/Patient?_sort=family&_sort=-_id&_count=3").json()
+    assert _ids(bundle) == ["p5", "p0", "p1"]
+    assert "_sort=family%2C-_id" in _self_link(bundle)
+
+
+def test_summary_text_cannot_be_mixed_with_includes(people: TestClient) -> None:
+    """search.html#summary: _include and _revinclude cannot be mixed with _summary=text."""
+    response = people.get("/fhir/Patient?_summary=text&_include=Patient:organization")
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["_summary"]
