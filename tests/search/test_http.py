@@ -162,6 +162,8 @@ def test_previous_links(people: TestClient) -> None:
     assert "previous" not in links
     second = people.get(links["next"]).json()
     assert _ids(second) == ["p2", "p3"]
+    # self is this page (http.html#paging), not the first one again
+    assert _ids(people.get(_self_link(second)).json()) == ["p2", "p3"]
     back = {link["relation"]: link["url"] for link in second["link"]}["previous"]
     again = people.get(back).json()
     assert _ids(again) == ["p0", "p1"]

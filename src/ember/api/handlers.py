@@ -363,10 +363,13 @@ async def _search(
         if elements is None:  # _elements does not apply to included resources (#elements)
             include_embed = embed
 
+    # the self link names the page it answers (http.html#paging), first and the others
+    # are made from `applied` with their own cursors
+    page = [("_page", result.controls.page)] if result.controls.page else []
     bundle = bundles.searchset_bundle(
         ctx.base_url,
         path,
-        applied,
+        [*applied, *page],
         result.versions,
         result.total,
         [*result.criteria.ignored, *result.warnings],
