@@ -287,3 +287,11 @@ def test_summary_text_cannot_be_mixed_with_includes(people: TestClient) -> None:
     response = people.get("/fhir/Patient?_summary=text&_include=Patient:organization")
     assert response.status_code == 400
     assert response.json()["issue"][0]["expression"] == ["_summary"]
+
+
+def test_missing_on_resource_level_parameters(people: TestClient) -> None:
+    """Every resource has an id and a lastUpdated: :missing=false keeps all, true none."""
+    assert sorted_ids(people, "Patient?_id:missing=false&family=Adams") == ["p0"]
+    assert sorted_ids(people, "Patient?_lastUpdated:missing=true") == []
+    bad = people.get("/fhir/Patient?_id:missing=maybe")
+    assert bad.status_code == 400 and bad.json()["issue"][0]["expression"] == ["_id:missing"]

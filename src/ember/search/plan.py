@@ -161,8 +161,10 @@ def _has_row(
 
 
 def _missing(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
-    if values not in (("true",), ("false",)) or leaf.resource_level:
+    if values not in (("true",), ("false",)):
         raise invalid(f"{code!r} takes true or false", code)
+    if leaf.resource_level:  # every resource has an id and a lastUpdated
+        return ("1 = 0" if values == ("true",) else "1 = 1"), []
     alias = statement.next("m")
     negate = values == ("true",)
     test: Condition = (f"{alias}.param = ?", [leaf.param.code])
