@@ -295,3 +295,13 @@ def test_missing_on_resource_level_parameters(people: TestClient) -> None:
     assert sorted_ids(people, "Patient?_lastUpdated:missing=true") == []
     bad = people.get("/fhir/Patient?_id:missing=maybe")
     assert bad.status_code == 400 and bad.json()["issue"][0]["expression"] == ["_id:missing"]
+
+
+def test_links_keep_the_format_asked_for(people: TestClient) -> None:
+    """_format overrides Accept (http.html#mime-type): the next page must come in it too."""
+    bundle = people.get("/fhir/Patient?_count=2&_format=json&_pretty=true").json()
+    links = {link["relation"]: link["url"] for link in bundle["link"]}
+    assert links["self"].endswith("_count=2&_format=json&_pretty=true")
+    after = people.get(links["next"], headers={"Accept": "application/fhir+xml"})
+    assert after.headers["content-type"].startswith("application/fhir+json")
+    assert after.text.startswith("{\n")

@@ -44,6 +44,12 @@ def _embed(ctx: FhirRequest) -> bundles.Embed:
     return orjson.Fragment if ctx.format.name == "json" and not ctx.pretty else fhir_json.parse
 
 
+def _output_parameters(ctx: FhirRequest) -> list[tuple[str, str]]:
+    """_format and _pretty as asked: kept in a Bundle's links, so that following them
+    answers in the same format (a browser's Accept header would say otherwise)."""
+    return [(k, v) for k, v in ctx.query if k in ("_format", "_pretty")]
+
+
 def _count(ctx: FhirRequest, raw: str | None) -> int:
     if raw is None:
         return ctx.settings.default_count
@@ -354,6 +360,7 @@ async def _search(
     ]
     if single(pairs, "_count") is not None:
         applied.append(("_count", str(count)))
+    applied += _output_parameters(ctx)
     embed = include_embed = _embed(ctx)
     if transform is not None:
 
@@ -468,6 +475,7 @@ async def _history(
     if ctx.param("_total") == "accurate":
         total = await run_in_threadpool(engine.count_history, query)
     applied = [(k, v) for k, v in ctx.query if k in ("_count", "_since", "_at", "_page", "_total")]
+    applied += _output_parameters(ctx)
     bundle = bundles.history_bundle(
         ctx.base_url, path, applied, versions[:count], len(versions) > count, total, _embed(ctx)
     )
