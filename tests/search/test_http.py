@@ -94,12 +94,19 @@ def test_unknown_and_invalid_parameters(people: TestClient) -> None:
         assert response.json()["issue"][0]["expression"] == [parameter]
 
 
+def _post_search(client: TestClient, path: str, form: dict[str, str]) -> dict:
+    """The Bundle a POST _search answers with `form` as its body."""
+    response = client.post(
+        path, data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
 def test_post_search_and_conditional_create(people: TestClient) -> None:
-    posted = people.post(
-        "/fhir/Patient/_search",
-        data={"birthdate": "ge1973", "_sort": "family"},
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    ).json()
+    posted = _post_search(
+        people, "/fhir/Patient/_search", {"birthdate": "ge1973", "_sort": "family"}
+    )
     assert _ids(posted) == ["p3", "p4"]
     again = people.post(
         "/fhir/Patient",
@@ -248,19 +255,13 @@ def test_empty_parameters_are_ignored(people: TestClient) -> None:
 
 def test_post_search_body_shapes_the_answer(people: TestClient) -> None:
     """_count, _elements and _summary in a POST _search body count as in the query."""
-    posted = people.post(
-        "/fhir/Patient/_search?_sort=_id",
-        data={"_count": "2", "_elements": "birthDate"},
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    ).json()
+    posted = _post_search(
+        people, "/fhir/Patient/_search?_sort=_id", {"_count": "2", "_elements": "birthDate"}
+    )
     assert _ids(posted) == ["p0", "p1"]
     assert all("name" not in e["resource"] for e in posted["entry"])
     assert "_count=2" in _self_link(posted) and "_elements=birthDate" in _self_link(posted)
-    summary = people.post(
-        "/fhir/Patient/_search?_id=p0",
-        data={"_summary": "true"},
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    ).json()
+    summary = _post_search(people, "/fhir/Patient/_search?_id=p0", {"_summary": "true"})
     assert "generalPractitioner" not in summary["entry"][0]["resource"]
 
 
