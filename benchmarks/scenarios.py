@@ -9,7 +9,7 @@ every scenario after `ingest` works on the ingested patient records:
     count    [type]?_summary=count, with and without criteria
 
 Each takes the server's port, the shared `Corpus` and a request budget and returns the
-load generator's `Result`.
+load generator's result: loadgen.py's, or wrk's for `read` where wrk is installed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import orjson
+import wrk
 from loadgen import Request, Result, run
 
 HOST = "127.0.0.1"
@@ -32,6 +33,7 @@ class Corpus:
     resources: int
     concurrency: int
     max_seconds: float = float("inf")  # per scenario after ingest, which always completes
+    read_seconds: int = 10  # of the read scenario, when wrk drives it
     ids: dict[str, list[str]] = field(default_factory=dict)  # by resource type
     codes: list[str] = field(default_factory=list)  # Observation codes, system|code
     families: list[str] = field(default_factory=list)
@@ -54,7 +56,7 @@ class Corpus:
         self.codes, self.families = sorted(codes), sorted(families)
 
 
-Scenario = Callable[[int, Corpus, int], Awaitable[Result]]
+Scenario = Callable[[int, Corpus, int], Awaitable[Result | wrk.WrkResult]]
 
 
 async def ingest(port: int, corpus: Corpus, requests: int) -> Result:
@@ -79,14 +81,17 @@ async def ingest(port: int, corpus: Corpus, requests: int) -> Result:
     )
 
 
-async def read(port: int, corpus: Corpus, requests: int) -> Result:
-    everything = corpus.all_ids()
+async def read(port: int, corpus: Corpus, requests: int) -> Result | wrk.WrkResult:
+    """Driven by wrk for `corpus.read_seconds` where it is installed (it leaves the
+    server more of the CPU), else by loadgen.py for `requests`."""
+    paths = [f"/fhir/{type_}/{id_}" for type_, id_ in corpus.all_ids()]
 
     def request(n: int) -> Request:
-        type_, id_ = corpus.rng.choice(everything)
-        return "GET", f"/fhir/{type_}/{id_}", b""
+        return "GET", corpus.rng.choice(paths), b""
 
     await run("warm-up", HOST, port, request, min(1000, requests), corpus.concurrency)
+    if wrk.available():
+        return wrk.run("read", HOST, port, paths, corpus.concurrency, corpus.read_seconds)
     return await run(
         "read", HOST, port, request, requests, corpus.concurrency, max_seconds=corpus.max_seconds
     )

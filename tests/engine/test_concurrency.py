@@ -1,14 +1,19 @@
-"""Concurrent writers: no lost updates, one resource per conditional create."""
+"""Concurrent writers, in threads and in processes: no lost updates, one resource per
+conditional create."""
 
 from __future__ import annotations
 
+import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
 from ember.config import Settings
 from ember.engine.errors import FhirError
 from ember.engine.interactions import Engine
+from ember.engine.versioning import etag
+from ember.fhir.formats import json as fhir_json
 from ember.store import open_store
 
 WRITERS = 8
@@ -111,3 +116,59 @@ def test_concurrent_transactions_honour_if_match(engine: Engine) -> None:
     assert engine.read("Patient", "tx").version == 2
     basics, _ = engine.search("Basic", [], False, 100)
     assert len(basics) == 1  # the losers' creates were rolled back
+
+
+ROUNDS = 25  # increments per process
+
+
+def _increment(url: str, rounds: int, start: Any, results: Any) -> None:
+    """One process: `rounds` increments of a counter held in Patient/shared, each a read
+    then an update with If-Match of the version read; a 412 (the other process wrote in
+    between) means reading again and retrying."""
+    store = open_store(url)
+    try:
+        engine = Engine(store, Settings(database_url=url))
+        start.wait()
+        conflicts = 0
+        for _ in range(rounds):
+            while True:
+                current = engine.read("Patient", "shared")
+                assert current.content is not None
+                body = fhir_json.parse(current.content)
+                body["multipleBirthInteger"] += 1
+                try:
+                    engine.update("Patient", "shared", body, if_match=etag(current.version))
+                    break
+                except FhirError as error:
+                    assert error.status == 412
+                    conflicts += 1
+        results.put(conflicts)
+    finally:
+        store.close()
+
+
+def test_two_processes_incrementing_one_resource_lose_no_update(settings: Settings) -> None:
+    url = settings.database_url
+    store = open_store(url)
+    try:
+        engine = Engine(store, settings)
+        body = {"resourceType": "Patient", "id": "shared", "multipleBirthInteger": 0}
+        engine.update("Patient", "shared", body)
+        # fork: the children start with ember imported; each opens its own store
+        context = multiprocessing.get_context("fork")
+        start, results = context.Barrier(2), context.Queue()
+        processes = [
+            context.Process(target=_increment, args=(url, ROUNDS, start, results)) for _ in range(2)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=120)
+            assert process.exitcode == 0
+        assert results.qsize() == 2  # both ended normally: every write succeeded or got 412
+        current = engine.read("Patient", "shared")
+        assert current.content is not None
+        assert fhir_json.parse(current.content)["multipleBirthInteger"] == 2 * ROUNDS
+        assert current.version == 1 + 2 * ROUNDS
+    finally:
+        store.close()

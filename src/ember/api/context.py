@@ -24,7 +24,9 @@ _negotiate = lru_cache(maxsize=256)(response_format)
 
 def _prefer(header: str | None) -> dict[str, str]:
     prefs: dict[str, str] = {}
-    for item in (header or "").split(","):
+    if header is None:
+        return prefs
+    for item in header.split(","):
         for part in item.split(";"):
             key, _, value = part.strip().partition("=")
             if key:
@@ -72,6 +74,14 @@ class FhirRequest:
             prefer_return=prefer_return,
             strict=strict,
         )
+
+    def header(self, name: bytes) -> str | None:
+        """The first value of a header (`name` in lower case), read from the ASGI scope:
+        cheaper than Request.headers for a header most requests lack."""
+        for key, value in self.request.scope["headers"]:
+            if key == name:
+                return value.decode("latin-1")
+        return None
 
     def param(self, name: str) -> str | None:
         """The value of a query parameter that may appear at most once."""

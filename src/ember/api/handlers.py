@@ -58,6 +58,13 @@ def _count(ctx: FhirRequest, raw: str | None) -> int:
     return min(int(raw), ctx.settings.max_count)
 
 
+def _read_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
+    """_summary / _elements of a read (most reads have no query at all)."""
+    if not ctx.query:
+        return None
+    return _subset_transform(engine, ctx.param("_summary"), ctx.param("_elements"))
+
+
 def _subset_transform(
     engine: Engine, summary: str | None, elements: str | None
 ) -> Transform | None:
@@ -84,7 +91,7 @@ def _subset_transform(
 
 
 async def read(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
-    transform = _subset_transform(engine, ctx.param("_summary"), ctx.param("_elements"))
+    transform = _read_transform(ctx, engine)
     try:
         stored = await engine.read_async(type_, id_)
     except FhirError as error:
@@ -115,18 +122,17 @@ async def _point_read(
 
 
 def _not_modified(ctx: FhirRequest, stored: StoredVersion) -> bool:
-    headers = ctx.request.headers
-    since = headers.get("if-modified-since")
+    since = ctx.header(b"if-modified-since")
     return not_modified(
         stored.version,
         stored.last_updated,
-        headers.get("if-none-match"),
+        ctx.header(b"if-none-match"),
         parse_http_date(since) if since is not None else None,
     )
 
 
 async def vread(ctx: FhirRequest, engine: Engine, type_: str, id_: str, vid: str) -> Response:
-    transform = _subset_transform(engine, ctx.param("_summary"), ctx.param("_elements"))
+    transform = _read_transform(ctx, engine)
     stored = await _point_read(engine, engine.vread, type_, id_, vid)
     return resource_response(ctx, stored, transform=transform)
 

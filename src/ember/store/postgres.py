@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, ClassVar
 
 from psycopg_pool import ConnectionPool
 
@@ -34,6 +35,9 @@ _CREATE = (
 class PostgresSession(SQLSession):
     dialect = "postgresql"
     lock_suffix = " FOR UPDATE"
+    # Binary results: the content arrives as its bytes, not as hex text for psycopg to
+    # decode (callgrind: 118k instead of 151k client instructions per read by id).
+    point_read: ClassVar[dict[str, Any]] = {"binary": True}
     fulltext_insert = (
         "INSERT INTO fulltext_index (rowid, narrative, content) "
         "VALUES (?, CAST(? AS tsvector), CAST(? AS tsvector))"
@@ -106,7 +110,15 @@ class PostgresStore(Store):
 
     @contextmanager
     def writing(self) -> Iterator[PostgresSession]:
-        with self._pool.connection() as connection, connection.transaction():
+        # Pipeline mode: a statement is sent without waiting for the one before, so the
+        # round trips are those whose answer the code needs (a lock, a read, a new
+        # row's key); the rest (BEGIN, UPDATE and DELETEs, the index rows, COMMIT) ride
+        # along. An error shows at the next answer awaited, still within the transaction.
+        with (
+            self._pool.connection() as connection,
+            connection.pipeline(),
+            connection.transaction(),
+        ):
             session = PostgresSession(connection, "%s")
             yield session
             session.flush()

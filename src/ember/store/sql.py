@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from ember.store.base import (
     INDEX_TABLES,
@@ -87,13 +87,15 @@ class SQLSession(Writer):
     lock_suffix = ""  # " FOR UPDATE" where the dialect has row locks
     # how the words of a full-text column are written (see `fulltext_value`)
     fulltext_insert = "INSERT INTO fulltext_index (rowid, narrative, content) VALUES (?, ?, ?)"
+    # driver options of the read by id, the most frequent statement
+    point_read: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, connection: Any, placeholder: str) -> None:
         self._connection = connection
         self._placeholder = placeholder
         self._translated: dict[str, str] = {}
-        # Index rows not yet written, by IndexRows field: a transaction writing many
-        # resources sends one statement per table (see flush).
+        # Index rows not yet written, by the statement inserting them: a transaction
+        # writing many resources sends one statement per table (see flush).
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
 
     # -- plumbing --------------------------------------------------------------------
@@ -159,7 +161,9 @@ class SQLSession(Writer):
         return int(row[0]) if row else 0
 
     def current(self, type_: str, id_: str) -> StoredVersion | None:
-        row = self._fetchone(_CURRENT, (type_, id_))
+        self.flush()
+        cursor = self._connection.execute(self._sql(_CURRENT), (type_, id_), **self.point_read)
+        row = cursor.fetchone()
         return _stored(row) if row else None
 
     def current_many(self, type_: str, ids: Sequence[str]) -> list[StoredVersion]:
@@ -383,30 +387,23 @@ class SQLSession(Writer):
         self._write_rows(row[0], in_container(rows, name))
 
     def _write_rows(self, pk: int, index: IndexRows) -> None:
-        for field in INDEX_TABLES:
+        for field, insert in _INDEX_INSERTS.items():
             rows = getattr(index, field)
             if rows:
-                self._pending.setdefault(field, []).extend((pk, *row) for row in rows)
+                self._pending.setdefault(insert, []).extend((pk, *row) for row in rows)
         if index.fulltext is not None:
             narrative, content = index.fulltext
-            # straight to the connection: the pending rows need not be written first
-            self._connection.execute(
-                self._sql(self.fulltext_insert),
-                (pk, self.fulltext_value(narrative), self.fulltext_value(content)),
-            )
+            row = (pk, self.fulltext_value(narrative), self.fulltext_value(content))
+            self._pending.setdefault(self.fulltext_insert, []).append(row)
 
     def flush(self) -> None:
-        """Write the pending index rows: one statement per table. The stores call this
-        before they commit."""
+        """Write the pending index rows: one statement per table (PostgreSQL sends each
+        statement's rows in one pipeline). The stores call this before they commit."""
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
-        for field, rows in pending.items():
-            table, columns = INDEX_TABLES[field]
-            marks = ", ".join(["?", *(_mark(table, column) for column in columns)])
-            self._executemany(
-                f"INSERT INTO {table} (res_pk, {', '.join(columns)}) VALUES ({marks})", rows
-            )
+        for insert, rows in pending.items():
+            self._executemany(insert, rows)
 
 
 def _mark(table: str, column: str) -> str:
@@ -414,3 +411,12 @@ def _mark(table: str, column: str) -> str:
     if is_capped(table, column):
         return f"substr(?, 1, {MAX_INDEXED_CHARS})"
     return "?"
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    marks = ", ".join(["?", *(_mark(table, column) for column in columns)])
+    return f"INSERT INTO {table} (res_pk, {', '.join(columns)}) VALUES ({marks})"
+
+
+# The statement writing each kind of IndexRows
+_INDEX_INSERTS = {field: _insert(*table) for field, table in INDEX_TABLES.items()}
