@@ -17,6 +17,7 @@ from ember.engine import scopes
 from ember.engine.errors import (
     FhirError,
     bad_request,
+    busy,
     conflict,
     gone,
     not_found,
@@ -48,6 +49,7 @@ from ember.store.base import (
     IndexRows,
     Reader,
     Store,
+    StoreBusy,
     StoreConflict,
     StoredVersion,
     Writer,
@@ -223,15 +225,18 @@ class Engine:
     # -- writing ---------------------------------------------------------------------
 
     def _retrying(self, work: Callable[[], T]) -> T:
-        for _ in range(_RETRIES - 1):
-            try:
-                return work()
-            except StoreConflict:
-                continue
         try:
+            for _ in range(_RETRIES - 1):
+                try:
+                    return work()
+                except StoreConflict:
+                    continue
             return work()
         except StoreConflict as exc:
             raise conflict(str(exc)) from None
+        except StoreBusy as exc:
+            # waiting longer here would only hold a worker thread: the client retries
+            raise busy(str(exc)) from None
 
     def _write(
         self,
