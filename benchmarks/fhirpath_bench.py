@@ -114,8 +114,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="time budget per engine")
     args = parser.parse_args()
     ember_pairs, other_pairs, skipped = workload()
-    print(f"{len(ember_pairs)} (expression, resource) pairs over {', '.join(TYPES)};"
-          f" {skipped} left out because fhirpathpy failed on them")
+    print(
+        f"{len(ember_pairs)} (expression, resource) pairs over {', '.join(TYPES)};"
+        f" {skipped} left out because fhirpathpy failed on them"
+    )
     ember = microseconds_per_evaluation(ember_pairs, args.seconds)
     other = microseconds_per_evaluation(other_pairs, args.seconds)
     print(f"ember       {ember:9.2f} us/evaluation")

@@ -40,3 +40,22 @@ def test_capability_modes(client: TestClient) -> None:
         cs["uri"] == "http://hl7.org/fhir/administrative-gender" for cs in terminology["codeSystem"]
     )
     assert client.get("/fhir/metadata?mode=bogus").status_code == 400
+
+
+def test_capability_statement_states_includes(client: TestClient) -> None:
+    """searchInclude / searchRevInclude (capabilitystatement.html): the _include and
+    _revinclude values the server takes, each one accepted by a search."""
+    statement = client.get("/fhir/metadata").json()
+    resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    patient = resources["Patient"]
+    assert {"*", "Patient:organization", "Patient:general-practitioner"} <= set(
+        patient["searchInclude"]
+    )
+    assert {"*", "Observation:subject", "Condition:subject", "Encounter:patient"} <= set(
+        patient["searchRevInclude"]
+    )
+    assert "Observation:performer" not in resources["Medication"]["searchRevInclude"]
+    for value in patient["searchInclude"][:5]:
+        assert client.get(f"/fhir/Patient?_include={value}").status_code == 200, value
+    for value in patient["searchRevInclude"][:5]:
+        assert client.get(f"/fhir/Patient?_revinclude={value}").status_code == 200, value

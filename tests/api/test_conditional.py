@@ -102,3 +102,16 @@ def test_search_warns_about_unknown_parameters(client: TestClient) -> None:
     assert "foo" not in lenient.json()["link"][0]["url"]
     strict = client.get("/fhir/Patient?foo=bar", headers={"Prefer": "handling=strict"})
     assert strict.status_code == 400
+
+
+def test_empty_criteria_are_no_criteria(client: TestClient) -> None:
+    """Empty search parameters are ignored (search.html#errors), so a conditional
+    interaction with only empty ones has no criterion: refused, nothing deleted."""
+    assert client.post("/fhir/Patient", json=patient("1")).status_code == 201
+    deleted = client.delete("/fhir/Patient?identifier=")
+    assert deleted.status_code == 400
+    created = client.post(
+        "/fhir/Patient", json=patient("2"), headers={"If-None-Exist": "identifier="}
+    )
+    assert created.status_code == 400
+    assert client.get("/fhir/Patient?_summary=count").json()["total"] == 1

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 from starlette.testclient import TestClient
 
 from ember.api.app import create_app
 from ember.config import Settings
+from ember.store import sqlite as sqlite_store
 
 FHIR_JSON = "application/fhir+json"
 
@@ -156,3 +160,22 @@ def test_unexpected_errors_are_outcomes_without_internals(
     outcome = _outcome(response, 500)
     assert "secret" not in response.text
     assert outcome["issue"][0]["code"] == "exception"
+
+
+def test_a_database_locked_too_long_is_503_with_retry_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "_WAIT_SECONDS", 0.2)
+    url = f"sqlite:///{tmp_path}/ember.db"
+    with TestClient(create_app(Settings(database_url=url))) as client:
+        other = sqlite3.connect(tmp_path / "ember.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        try:
+            response = client.post("/fhir/Patient", json={"resourceType": "Patient"})
+            outcome = _outcome(response, 503)
+            assert outcome["issue"][0]["code"] == "lock-error"
+            assert response.headers["Retry-After"] == "1"
+        finally:
+            other.rollback()
+            other.close()
+        assert client.get("/fhir/Patient?_summary=count").json()["total"] == 0

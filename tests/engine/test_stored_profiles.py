@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from ember.api.app import create_app
 from ember.config import Settings
+from ember.engine.errors import FhirError
 from ember.engine.interactions import Engine
 from ember.store import open_store
 from tests.profiling import element, profile
@@ -235,5 +236,47 @@ def test_the_cache_of_definitions_stays_bounded(
         for number in range(10):
             assert definitions.resolver()(f"http://example.org/claimed/{number}") is None
             assert len(definitions._found) <= 3
+    finally:
+        store.close()
+
+
+def _transaction(*resources: dict[str, Any]) -> dict[str, Any]:
+    entries = [
+        {"resource": r, "request": {"method": "POST", "url": r["resourceType"]}} for r in resources
+    ]
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def test_a_transaction_checks_the_stored_profiles_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its entries are all checked before any is written: one look at whether the stored
+    definitions changed serves them all, and the next bundle looks again."""
+    from ember.engine.batch import process_bundle
+    from ember.engine.profiles import StoredDefinitions
+
+    refreshes: list[int] = []
+    original = StoredDefinitions.refresh_profiles
+
+    def counted(self: StoredDefinitions) -> None:
+        refreshes.append(1)
+        original(self)
+
+    monkeypatch.setattr(StoredDefinitions, "refresh_profiles", counted)
+    store = open_store(settings.database_url)
+    try:
+        engine = Engine(store, settings)
+        bad = _without(_observation(), "subject")
+        response = process_bundle(
+            engine, _transaction(_observation(), bad), "http://x/fhir", "minimal"
+        )
+        assert [e["response"]["status"][:3] for e in response["entry"]] == ["201", "201"]
+        assert len(refreshes) == 1  # not stored yet: a warning only, for each entry
+        definition = {**PROFILE, "id": "lab-observation"}
+        engine.update("StructureDefinition", "lab-observation", definition)
+        with pytest.raises(FhirError) as refused:
+            process_bundle(engine, _transaction(_observation(), bad), "http://x/fhir", "minimal")
+        assert refused.value.status == 422
+        assert len(refreshes) == 2  # the second bundle looked again, once
     finally:
         store.close()

@@ -180,3 +180,27 @@ def test_chains_follow_references_into_contained_resources(stored: TestClient) -
         (f"{BASE}/MedicationRequest/mr", "MedicationRequest")
     ]
     assert _entries(stored, "/fhir/Medication?code=abc") == []
+
+
+def test_revinclude_leaves_contained_referrers_in_their_containers(stored: TestClient) -> None:
+    """The contained Zed of oc points to org: it is part of oc, not a resource of its
+    own to include (search.html#contained: contained resources are returned only when
+    _contained asks)."""
+    bundle = stored.get("/fhir/Organization?_id=org&_revinclude=*").json()
+    assert [e["fullUrl"] for e in bundle["entry"]] == [f"{BASE}/Organization/org"]
+
+
+def test_id_of_a_contained_resource_is_its_local_id(stored: TestClient) -> None:
+    """_id is Resource.id (search.html#id); a contained resource's is its local id, so
+    with _contained it finds contained resources by it, case-sensitively."""
+    assert _entries(stored, "/fhir/Patient?_id=p2&_contained=true") == [
+        (f"{BASE}/Observation/oc", "Observation")
+    ]
+    both = _entries(stored, "/fhir/Patient?_id=p1,zed&_contained=both&_containedType=contained")
+    assert sorted(both) == [
+        (f"{BASE}/Observation/oc#p1", "Patient"),
+        (f"{BASE}/Observation/od#p1", "Patient"),
+        (f"{BASE}/Patient/zed", "Patient"),
+    ]
+    assert _entries(stored, "/fhir/Patient?_id=P1&_contained=true") == []
+    assert _entries(stored, "/fhir/Patient?_id=p1") == []  # not without _contained

@@ -28,5 +28,6 @@ def test_strict_and_empty_values() -> None:
     with pytest.raises(InvalidSearch) as strict:
         parse("Patient", "foo=1", strict=True)
     assert strict.value.issue.expression == "foo"
-    with pytest.raises(InvalidSearch):
-        parse("Patient", "identifier=", strict=False)
+    # empty parameters are not an error, they are ignored (search.html#errors)
+    empty = parse("Patient", "identifier=&foo=&_id=x", strict=True)
+    assert empty.as_query() == [("_id", "x")] and empty.ignored == ()

@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 
 from tests.search.conftest import match_ids as _ids
 from tests.search.conftest import put as _put
+from tests.search.conftest import sorted_ids
 
 
 def test_sorted_pages_follow_next_links(people: TestClient) -> None:
@@ -93,12 +94,19 @@ def test_unknown_and_invalid_parameters(people: TestClient) -> None:
         assert response.json()["issue"][0]["expression"] == [parameter]
 
 
+def _post_search(client: TestClient, path: str, form: dict[str, str]) -> dict:
+    """The Bundle a POST _search answers with `form` as its body."""
+    response = client.post(
+        path, data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
 def test_post_search_and_conditional_create(people: TestClient) -> None:
-    posted = people.post(
-        "/fhir/Patient/_search",
-        data={"birthdate": "ge1973", "_sort": "family"},
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    ).json()
+    posted = _post_search(
+        people, "/fhir/Patient/_search", {"birthdate": "ge1973", "_sort": "family"}
+    )
     assert _ids(posted) == ["p3", "p4"]
     again = people.post(
         "/fhir/Patient",
@@ -161,6 +169,8 @@ def test_previous_links(people: TestClient) -> None:
     assert "previous" not in links
     second = people.get(links["next"]).json()
     assert _ids(second) == ["p2", "p3"]
+    # self is this page (http.html#paging), not the first one again
+    assert _ids(people.get(_self_link(second)).json()) == ["p2", "p3"]
     back = {link["relation"]: link["url"] for link in second["link"]}["previous"]
     again = people.get(back).json()
     assert _ids(again) == ["p0", "p1"]
@@ -218,3 +228,81 @@ def test_very_long_values_are_stored_and_found_by_their_indexed_start(client: Te
     assert found("identifier", f"http://example.org/{'s' * 400}|{identifier}") == 1
     assert found("identifier", identifier) == 1
     assert found("family", "short") == 1
+
+
+def test_condition_subject_reaches_patients(people: TestClient) -> None:
+    """Condition.subject points to Patient or Group (not only Organization, as the
+    package's example SearchParameter says): chains, :Type and _include follow it."""
+    _put(people, {"resourceType": "Condition", "id": "c0", "subject": {"reference": "Patient/p0"}})
+    assert sorted_ids(people, "Condition?subject.family=Adams") == ["c0"]
+    assert sorted_ids(people, "Condition?subject:Patient=p0") == ["c0"]
+    included = people.get("/fhir/Condition?_include=Condition:subject:Patient").json()
+    assert [e["resource"]["id"] for e in included["entry"]] == ["c0", "p0"]
+
+
+def _self_link(bundle: dict) -> str:
+    return next(link["url"] for link in bundle["link"] if link["relation"] == "self")
+
+
+def test_empty_parameters_are_ignored(people: TestClient) -> None:
+    """search.html#errors: "Empty parameters are not an error - they are just ignored"."""
+    response = people.get("/fhir/Patient?family=&_count=&_total=&_summary=&_sort=&_id=p1")
+    assert response.status_code == 200, response.json()
+    bundle = response.json()
+    assert _ids(bundle) == ["p1"] and "total" not in bundle
+    assert _self_link(bundle) == "http://testserver/fhir/Patient?_id=p1"
+
+
+def test_post_search_body_shapes_the_answer(people: TestClient) -> None:
+    """_count, _elements and _summary in a POST _search body count as in the query."""
+    posted = _post_search(
+        people, "/fhir/Patient/_search?_sort=_id", {"_count": "2", "_elements": "birthDate"}
+    )
+    assert _ids(posted) == ["p0", "p1"]
+    assert all("name" not in e["resource"] for e in posted["entry"])
+    assert "_count=2" in _self_link(posted) and "_elements=birthDate" in _self_link(posted)
+    summary = _post_search(people, "/fhir/Patient/_search?_id=p0", {"_summary": "true"})
+    assert "generalPractitioner" not in summary["entry"][0]["resource"]
+
+
+def test_elements_do_not_apply_to_included_resources(people: TestClient) -> None:
+    """search.html#elements: "The list of elements does not apply to included resources"."""
+    bundle = people.get("/fhir/Patient?_id=p0&_elements=birthDate&_include=Patient:organization")
+    (match, included) = bundle.json()["entry"]
+    assert set(match["resource"]) >= {"birthDate"} and "name" not in match["resource"]
+    assert included["resource"]["name"] == "Acme Hospital"
+    assert "meta" not in included["resource"] or "tag" not in included["resource"]["meta"]
+
+
+def test_repeated_sort_parameters_add_keys(people: TestClient) -> None:
+    """_sort=a&_sort=b sorts as _sort=a,b (search.html#sort), rather than the last one
+    silently winning."""
+    _put(people, {"resourceType": "Patient", "id": "p5", "name": [{"family": "Adams"}]})
+    bundle = people.get("/fhir/Patient?_sort=family&_sort=-_id&_count=3").json()
+    assert _ids(bundle) == ["p5", "p0", "p1"]
+    assert "_sort=family%2C-_id" in _self_link(bundle)
+
+
+def test_summary_text_cannot_be_mixed_with_includes(people: TestClient) -> None:
+    """search.html#summary: _include and _revinclude cannot be mixed with _summary=text."""
+    response = people.get("/fhir/Patient?_summary=text&_include=Patient:organization")
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["_summary"]
+
+
+def test_missing_on_resource_level_parameters(people: TestClient) -> None:
+    """Every resource has an id and a lastUpdated: :missing=false keeps all, true none."""
+    assert sorted_ids(people, "Patient?_id:missing=false&family=Adams") == ["p0"]
+    assert sorted_ids(people, "Patient?_lastUpdated:missing=true") == []
+    bad = people.get("/fhir/Patient?_id:missing=maybe")
+    assert bad.status_code == 400 and bad.json()["issue"][0]["expression"] == ["_id:missing"]
+
+
+def test_links_keep_the_format_asked_for(people: TestClient) -> None:
+    """_format overrides Accept (http.html#mime-type): the next page must come in it too."""
+    bundle = people.get("/fhir/Patient?_count=2&_format=json&_pretty=true").json()
+    links = {link["relation"]: link["url"] for link in bundle["link"]}
+    assert links["self"].endswith("_count=2&_format=json&_pretty=true")
+    after = people.get(links["next"], headers={"Accept": "application/fhir+xml"})
+    assert after.headers["content-type"].startswith("application/fhir+json")
+    assert after.text.startswith("{\n")

@@ -14,7 +14,7 @@ import pytest
 
 from ember.store import StoredVersion, open_store
 from ember.store import sqlite as sqlite_store
-from ember.store.base import Store
+from ember.store.base import Store, StoreBusy
 
 
 @pytest.fixture
@@ -105,8 +105,24 @@ def test_a_writer_waiting_too_long_fails_instead_of_hanging(
     holder.start()
     try:
         assert holding.wait(timeout=30)
-        with pytest.raises(sqlite3.OperationalError, match="locked"), store.writing():
+        with pytest.raises(StoreBusy, match="locked"), store.writing():
             pass
     finally:
         done.set()
         holder.join(timeout=30)
+
+
+def test_a_program_holding_the_database_too_long_makes_a_write_fail_as_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "_WAIT_SECONDS", 0.2)  # the busy timeout of new connections
+    store = open_store(f"sqlite:///{tmp_path}/ember.db")
+    other = sqlite3.connect(tmp_path / "ember.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another program, outside Ember's gate
+        with pytest.raises(StoreBusy, match="another program"), store.writing():
+            pass
+    finally:
+        other.rollback()
+        other.close()
+        store.close()

@@ -44,6 +44,24 @@ def _search_params(type_name: str) -> list[dict[str, Any]]:
     ]
 
 
+def _includes(types: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The _include and _revinclude values each type supports (searchInclude and
+    searchRevInclude): `Source:parameter` for every reference parameter searched, and
+    `*`; a parameter without declared targets may point anywhere."""
+    includes = {type_: ["*"] for type_ in types}
+    reverse = {type_: ["*"] for type_ in types}
+    for source in types:
+        for param in supported_parameters(source):
+            if param.type != "reference":
+                continue
+            value = f"{source}:{param.code}"
+            includes[source].append(value)
+            for target in param.targets or types:
+                if target in reverse:
+                    reverse[target].append(value)
+    return includes, reverse
+
+
 # _list has no SearchParameter in R4 (search.html#list); stated for every type
 _LIST_PARAM = {
     "name": "_list",
@@ -53,7 +71,9 @@ _LIST_PARAM = {
 }
 
 
-def _resource(engine: Engine, type_name: str) -> dict[str, Any]:
+def _resource(
+    engine: Engine, type_name: str, includes: list[str], revincludes: list[str]
+) -> dict[str, Any]:
     settings = engine.settings
     return {
         "type": type_name,
@@ -66,6 +86,8 @@ def _resource(engine: Engine, type_name: str) -> dict[str, Any]:
         "conditionalRead": "full-support",
         "conditionalUpdate": True,
         "conditionalDelete": "multiple",
+        "searchInclude": includes,
+        "searchRevInclude": revincludes,
         "searchParam": _search_params(type_name),
         "operation": _operations({"type", "instance"}),
     }
@@ -84,6 +106,7 @@ def capability_statement(engine: Engine, base_url: str, mode: str) -> dict[str, 
     if mode == "terminology":
         return _terminology_capabilities(engine)
     types = sorted(engine.model.resource_types)
+    includes, revincludes = _includes(types)
     if mode == "normative":
         types = [t for t in types if _is_normative(engine, t)]
     return {
@@ -99,7 +122,7 @@ def capability_statement(engine: Engine, base_url: str, mode: str) -> dict[str, 
         "rest": [
             {
                 "mode": "server",
-                "resource": [_resource(engine, t) for t in types],
+                "resource": [_resource(engine, t, includes[t], revincludes[t]) for t in types],
                 "interaction": [{"code": "history-system"}, {"code": "search-system"}],
                 # parameters for searches across types: those every type has
                 "searchParam": [*_search_params("Resource"), _LIST_PARAM],

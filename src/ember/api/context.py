@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -83,11 +84,8 @@ class FhirRequest:
         return None
 
     def param(self, name: str) -> str | None:
-        """The value of a parameter that may appear at most once."""
-        values = [v for k, v in self.query if k == name]
-        if len(values) > 1:
-            raise bad_request(f"Parameter {name} may appear only once", name)
-        return values[0] if values else None
+        """The value of a query parameter that may appear at most once."""
+        return single(self.query, name)
 
     @property
     def base_url(self) -> str:
@@ -127,3 +125,13 @@ class FhirRequest:
 
 def _too_large(limit: int) -> FhirError:
     return FhirError.of(413, "too-costly", f"The request body is larger than {limit} bytes")
+
+
+def single(pairs: Sequence[tuple[str, str]], name: str) -> str | None:
+    """The value of a parameter that may appear at most once among `pairs` (a query,
+    or a query and a POST _search body); an empty value counts as absent
+    (search.html#errors: empty parameters are ignored)."""
+    values = [v for k, v in pairs if k == name]
+    if len(values) > 1:
+        raise bad_request(f"Parameter {name} may appear only once", name)
+    return values[0] if values and values[0] != "" else None

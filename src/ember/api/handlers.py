@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ember.api.capability import capability_statement
-from ember.api.context import RETURN_MINIMAL, RETURN_OUTCOME, FhirRequest
+from ember.api.context import RETURN_MINIMAL, RETURN_OUTCOME, FhirRequest, single
 from ember.api.responses import (
     Transform,
     json_response,
@@ -44,8 +44,13 @@ def _embed(ctx: FhirRequest) -> bundles.Embed:
     return orjson.Fragment if ctx.format.name == "json" and not ctx.pretty else fhir_json.parse
 
 
-def _count(ctx: FhirRequest) -> int:
-    raw = ctx.param("_count")
+def _output_parameters(ctx: FhirRequest) -> list[tuple[str, str]]:
+    """_format and _pretty as asked: kept in a Bundle's links, so that following them
+    answers in the same format (a browser's Accept header would say otherwise)."""
+    return [(k, v) for k, v in ctx.query if k in ("_format", "_pretty")]
+
+
+def _count(ctx: FhirRequest, raw: str | None) -> int:
     if raw is None:
         return ctx.settings.default_count
     if not raw.isdigit():
@@ -53,11 +58,18 @@ def _count(ctx: FhirRequest) -> int:
     return min(int(raw), ctx.settings.max_count)
 
 
-def _subset_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
+def _read_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
+    """_summary / _elements of a read (most reads have no query at all)."""
     if not ctx.query:
         return None
-    summary = ctx.param("_summary")
-    elements = ctx.param("_elements")
+    return _subset_transform(engine, ctx.param("_summary"), ctx.param("_elements"))
+
+
+def _subset_transform(
+    engine: Engine, summary: str | None, elements: str | None
+) -> Transform | None:
+    """What _summary or _elements (read from the query, or a search's query and body)
+    leave of a resource; None: all of it."""
     if summary is not None and elements is not None:
         raise bad_request("_summary and _elements cannot be used together", "_summary")
     if summary is not None:
@@ -79,7 +91,7 @@ def _subset_transform(ctx: FhirRequest, engine: Engine) -> Transform | None:
 
 
 async def read(ctx: FhirRequest, engine: Engine, type_: str, id_: str) -> Response:
-    transform = _subset_transform(ctx, engine)
+    transform = _read_transform(ctx, engine)
     try:
         stored = await engine.read_async(type_, id_)
     except FhirError as error:
@@ -120,7 +132,7 @@ def _not_modified(ctx: FhirRequest, stored: StoredVersion) -> bool:
 
 
 async def vread(ctx: FhirRequest, engine: Engine, type_: str, id_: str, vid: str) -> Response:
-    transform = _subset_transform(ctx, engine)
+    transform = _read_transform(ctx, engine)
     stored = await _point_read(engine, engine.vread, type_, id_, vid)
     return resource_response(ctx, stored, transform=transform)
 
@@ -340,9 +352,10 @@ async def _search(
     compartment: tuple[str, str] | None = None,
 ) -> Response:
     """A searchset answer; `path` (after the base) is where its links point."""
-    count = _count(ctx)
     pairs = ctx.query + (form or [])
-    transform = None if ctx.param("_summary") == "count" else _subset_transform(ctx, engine)
+    count = _count(ctx, single(pairs, "_count"))
+    summary, elements = single(pairs, "_summary"), single(pairs, "_elements")
+    transform = None if summary == "count" else _subset_transform(engine, summary, elements)
     result = await run_in_threadpool(
         engine.search_page, type_, pairs, ctx.strict, count, None, compartment
     )
@@ -351,18 +364,25 @@ async def _search(
         *result.criteria.as_query(),
         *result.controls.as_query(),
     ]
-    if ctx.param("_count"):
+    if single(pairs, "_count") is not None:
         applied.append(("_count", str(count)))
-    embed = _embed(ctx)
+    applied += _output_parameters(ctx)
+    embed = include_embed = _embed(ctx)
     if transform is not None:
 
         def embed(content: bytes) -> object:
             return transform(fhir_json.parse(content))
 
+        if elements is None:  # _elements does not apply to included resources (#elements)
+            include_embed = embed
+
+    # the self link names the page it answers (http.html#paging), first and the others
+    # are made from `applied` with their own cursors
+    page = [("_page", result.controls.page)] if result.controls.page else []
     bundle = bundles.searchset_bundle(
         ctx.base_url,
         path,
-        applied,
+        [*applied, *page],
         result.versions,
         result.total,
         [*result.criteria.ignored, *result.warnings],
@@ -371,7 +391,7 @@ async def _search(
     included = [
         {
             "fullUrl": f"{ctx.base_url}/{version.type}/{version.id}",
-            "resource": embed(version.content),
+            "resource": include_embed(version.content),
             "search": {"mode": "include"},
         }
         for version in result.included
@@ -446,7 +466,7 @@ async def _history(
     before = bundles.decode_cursor(page) if page else None
     if page and before is None:
         raise bad_request("_page is not a paging token this server issued", "_page")
-    count = _count(ctx)
+    count = _count(ctx, ctx.param("_count"))
     query = HistoryQuery(
         type=type_,
         id=id_,
@@ -461,6 +481,7 @@ async def _history(
     if ctx.param("_total") == "accurate":
         total = await run_in_threadpool(engine.count_history, query)
     applied = [(k, v) for k, v in ctx.query if k in ("_count", "_since", "_at", "_page", "_total")]
+    applied += _output_parameters(ctx)
     bundle = bundles.history_bundle(
         ctx.base_url, path, applied, versions[:count], len(versions) > count, total, _embed(ctx)
     )

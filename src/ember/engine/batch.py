@@ -364,12 +364,13 @@ class BundleProcessor:
 
     def transaction(self, bundle: dict[str, Any]) -> dict[str, Any]:
         entries = self._entries(bundle)
-        for entry in entries:
-            try:
-                # index rows come once the references are rewritten (in _apply)
-                self._check(entry, index=False)
-            except FhirError as error:
-                raise _located(error, entry) from None
+        with self.engine.one_validation():  # nothing is written before all are checked
+            for entry in entries:
+                try:
+                    # index rows come once the references are rewritten (in _apply)
+                    self._check(entry, index=False)
+                except FhirError as error:
+                    raise _located(error, entry) from None
         # Server ids for creates are chosen up front, so retries keep them.
         for entry in entries:
             if entry.method == "POST":

@@ -51,6 +51,12 @@ def conflict(diagnostics: str) -> FhirError:
     return FhirError.of(409, "conflict", diagnostics)
 
 
+def busy(diagnostics: str) -> FhirError:
+    """503: the database was locked by other writers for longer than a write waits;
+    nothing was written and the client may retry (RFC 9110 Retry-After)."""
+    return FhirError(503, [Issue("error", "lock-error", diagnostics)], {"Retry-After": "1"})
+
+
 def precondition_failed(diagnostics: str) -> FhirError:
     return FhirError.of(412, "conflict", diagnostics)
 

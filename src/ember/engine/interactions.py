@@ -7,8 +7,8 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from ember.engine import scopes
 from ember.engine.errors import (
     FhirError,
     bad_request,
+    busy,
     conflict,
     gone,
     not_found,
@@ -48,6 +49,7 @@ from ember.store.base import (
     IndexRows,
     Reader,
     Store,
+    StoreBusy,
     StoreConflict,
     StoredVersion,
     Writer,
@@ -131,6 +133,22 @@ class Engine:
         # index rebuilds left unfinished (or due after a schema upgrade) carry on
         self.reindex.kick()
         self._transaction = threading.local()  # whether it changed a SearchParameter
+        self._checks = threading.local()  # the resolver shared by one set of checks
+
+    @contextmanager
+    def one_validation(self) -> Iterator[None]:
+        """Validate the bodies checked inside as one: against the same stored definitions,
+        whose freshness (a query per type, see ember.engine.profiles) is then checked once
+        rather than per resource. For bodies checked before any of them is written (a
+        transaction, a group of `ember load`): what they see could not differ anyway."""
+        if getattr(self._checks, "resolver", None) is not None:  # already in one
+            yield
+            return
+        self._checks.resolver = self.definitions.resolver()
+        try:
+            yield
+        finally:
+            self._checks.resolver = None
 
     # -- checks ----------------------------------------------------------------------
 
@@ -185,7 +203,7 @@ class Engine:
         _refuse_errors(base, settings.validation, 400)
         claimed: list[Issue] = []
         if settings.profile_validation != "off":
-            resolver = self.definitions.resolver()
+            resolver = getattr(self._checks, "resolver", None) or self.definitions.resolver()
             found = check_claimed_profiles(resource, self.model, resolver, resolver.terminology)
             known = set(base)  # profiles often repeat the base's rules
             claimed = [i for i in dict.fromkeys(found) if i not in known]
@@ -223,15 +241,18 @@ class Engine:
     # -- writing ---------------------------------------------------------------------
 
     def _retrying(self, work: Callable[[], T]) -> T:
-        for _ in range(_RETRIES - 1):
-            try:
-                return work()
-            except StoreConflict:
-                continue
         try:
+            for _ in range(_RETRIES - 1):
+                try:
+                    return work()
+                except StoreConflict:
+                    continue
             return work()
         except StoreConflict as exc:
             raise conflict(str(exc)) from None
+        except StoreBusy as exc:
+            # waiting longer here would only hold a worker thread: the client retries
+            raise busy(str(exc)) from None
 
     def _write(
         self,

@@ -172,6 +172,18 @@ class Loader:
                     )
 
     def _write(self, result: UnitResult, resources: Iterator[tuple[str, Any]]) -> None:
+        more = True
+        while more:
+            # a group is checked before any of it is written: as one validation
+            with self.engine.one_validation():
+                group, more = self._prepare_group(result, resources)
+            if group:
+                self._write_group(result, group)
+
+    def _prepare_group(
+        self, result: UnitResult, resources: Iterator[tuple[str, Any]]
+    ) -> tuple[list[_Pending], bool]:
+        """Up to WRITE_GROUP resources checked, and whether any may be left."""
         group: list[_Pending] = []
         for where, resource in resources:
             try:
@@ -180,10 +192,8 @@ class Loader:
                 self._fail(result, where, error)
                 continue
             if len(group) == WRITE_GROUP:
-                self._write_group(result, group)
-                group = []
-        if group:
-            self._write_group(result, group)
+                return group, True
+        return group, False
 
     def _prepare(self, resource: Any, where: str) -> _Pending:
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):

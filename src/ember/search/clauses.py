@@ -138,6 +138,22 @@ def _like_pattern(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def logical_id(alias: str, id_: str, contained: str) -> Condition:
+    """_id on the resource row `alias`, searched as _contained says (see
+    ember.search.contained): a contained resource's id is its local one, the `#local`
+    ending its row's `Type/id#local` after its container's type and id."""
+    own = f"{alias}.id = ?"
+    inside = (
+        f"({alias}.container IS NOT NULL AND {alias}.id = (SELECT {alias}k.type || '/' || "
+        f"{alias}k.id || ? FROM resources {alias}k WHERE {alias}k.pk = {alias}.container))"
+    )
+    if contained == "false":
+        return own, [id_]
+    if contained == "true":
+        return inside, [f"#{id_}"]
+    return f"({own} OR {inside})", [id_, f"#{id_}"]
+
+
 def string(alias: str, modifier: str | None, value: str) -> Condition:
     text = unescape(value)
     if modifier == "exact":

@@ -78,20 +78,23 @@ def _contained(found: dict[str, str]) -> tuple[tuple[str, str], ...]:
 def parse_controls(types: tuple[str, ...], pairs: Sequence[tuple[str, str]]) -> Controls:
     """Read the result parameters this module applies; raises InvalidSearch."""
     found = dict(pairs)  # a repeated result parameter: the last one counts
-    total = found.get("_total")
+    total = found.get("_total") or None  # empty: ignored
     if total is not None and total not in TOTAL_MODES:
         raise invalid(f"_total must be none, estimate or accurate, got {total!r}", "_total")
-    written_sort = found.get("_sort") or None
+    # repeated _sort keys follow one another, as in one comma-separated list
+    written_sort = ",".join(v for k, v in pairs if k == "_sort" and v) or None
+    summary = found.get("_summary") or None
+    includes = tuple(parse_include(name, value) for name, value in pairs if name in INCLUDE_NAMES)
+    if summary == "text" and includes:
+        raise invalid("_include and _revinclude cannot be mixed with _summary=text", "_summary")
     return Controls(
         contained=_contained(found),
         sort=parse_sort(types, written_sort),
         written_sort=written_sort,
         total=total,
-        summary=found.get("_summary") or None,
+        summary=summary,
         elements=found.get("_elements") or None,
         page=found.get("_page") or None,
         explain=found.get("__explain") == "true",
-        includes=tuple(
-            parse_include(name, value) for name, value in pairs if name in INCLUDE_NAMES
-        ),
+        includes=includes,
     )

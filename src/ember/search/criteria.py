@@ -323,7 +323,7 @@ def parse(
     criteria: list[Criterion] = []
     ignored: list[Issue] = []
     for code, raw in pairs:
-        if code in APPLIED_CONTROLS:
+        if code in APPLIED_CONTROLS or raw == "":  # empty: ignored (search.html#errors)
             continue
         try:
             target = _common_target(scope, code)
@@ -333,8 +333,6 @@ def parse(
             message = f"{exc.issue.diagnostics}; it was ignored"
             ignored.append(Issue("warning", "not-supported", message, code))
             continue
-        if raw == "":
-            raise invalid(f"Search parameter {code!r} has an empty value", code)
         criteria.append(Criterion(code, target, split_values(raw)))
     return Criteria(
         scope,

@@ -101,7 +101,8 @@ def _sources(reader: Reader, include: Include, keys: list[Key]) -> list[Key]:
     matches, match_params = _pairs(keys, "l.target_type", "l.target_id")
     rows = reader.query(
         "SELECT s.type, s.id FROM reference_index l JOIN resources s ON s.pk = l.res_pk "
-        f"WHERE {matches}{extra} AND s.deleted = ? ORDER BY s.pk",
+        # a contained referrer is part of its container, not a resource to include
+        f"WHERE {matches}{extra} AND s.deleted = ? AND s.container IS NULL ORDER BY s.pk",
         [*match_params, *params, False],
     )
     return [(row[0], row[1]) for row in rows]

@@ -237,6 +237,12 @@ def _composite_rows(
     return found
 
 
+def _ordered(rows: set[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows in a fixed order (values of mixed types: compared by repr); repr is
+    dear, and a single row needs no sorting."""
+    return sorted(rows, key=repr) if len(rows) > 1 else list(rows)
+
+
 def index_rows(
     resource: dict[str, Any],
     local_base: str | None = None,
@@ -296,11 +302,10 @@ def rows_of(
     rows["token_texts"] = []
     rows["composites"] = []
     memo: ComponentMemo = {}
+    to_references = partial(values.references, local_base=local_base)
 
     def converter(kind: str) -> Callable[[Any], Iterator[tuple[Any, ...]]]:
-        if kind == "reference":
-            return partial(values.references, local_base=local_base)
-        return _ROWS[kind][1]
+        return to_references if kind == "reference" else _ROWS[kind][1]
 
     for extractor in using:
         if extractor.keys is not None and extractor.keys.isdisjoint(resource):
@@ -310,12 +315,14 @@ def rows_of(
             continue
         try:
             items = extractor.evaluate(resource)
+            if not items:  # most parameters of a resource: no rows of any kind
+                continue
             if kind == "composite":
                 composites = _composite_rows(extractor, resource, items, converter, memo)
-                rows["composites"].extend(sorted(composites, key=repr))
+                rows["composites"].extend(_ordered(composites))
                 continue
-            field = _ROWS[kind][0]
-            found = {(code, *row) for item in items for row in converter(kind)(item)}
+            field, to_rows = _ROWS[kind][0], converter(kind)
+            found = {(code, *row) for item in items for row in to_rows(item)}
         except (fhirpath.FHIRPathError, ValueError, KeyError, TypeError) as exc:
             # one odd value must not lose the resource: the parameter goes unindexed
             log.warning(
@@ -326,7 +333,7 @@ def rows_of(
                 exc,
             )
             continue
-        rows[field].extend(sorted(found, key=repr))
+        rows[field].extend(_ordered(found))
         if kind == "token":
             texts = {(code, normalize(t)) for item in items for t in values.token_texts(item)}
             rows["token_texts"].extend(sorted(texts))
@@ -336,7 +343,7 @@ def rows_of(
             modifier, convert_item = derived
             name = f"{code}:{modifier}"
             found = {(name, *token) for item in items for token in convert_item(item)}
-            rows["tokens"].extend(sorted(found, key=repr))
+            rows["tokens"].extend(_ordered(found))
     wanted = only is None or not FULLTEXT.isdisjoint(only)
     text = fulltext.document(resource) if wanted and fulltext.enabled() else None
     return IndexRows(**rows, fulltext=text)

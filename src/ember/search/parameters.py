@@ -3,6 +3,7 @@ defines, plus the custom ones stored as SearchParameter resources (see `install`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -51,11 +52,19 @@ FULLTEXT = frozenset({"_text", "_content"})
 Table = dict[str, dict[str, SearchParameter]]
 
 
+# The package also carries the examples of searchparameter.html (`example` on _id,
+# `example-reference` narrowing Condition.subject to Organization, ...): not definitions,
+# and they would shadow the official parameters of the same code.
+_EXAMPLE_ID = re.compile(r"example(-.*)?")
+
+
 @cache
 def shipped(version: str = "r4") -> Table:
     """{resource type (or "Resource"): {code: SearchParameter}} from the definitions."""
     by_type: Table = {}
     for sp in definitions.load(version, "SearchParameter"):
+        if _EXAMPLE_ID.fullmatch(sp["id"]):
+            continue
         param = SearchParameter.from_resource(sp)
         for base in sp.get("base", ()):
             by_type.setdefault(base, {})[param.code] = param

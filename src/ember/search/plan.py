@@ -59,6 +59,7 @@ class Statement:
     dialect: str
     local_base: str | None = None
     terminology: Callable[[], Terminology] | None = None  # None: the shipped one
+    contained: str = "false"  # _contained: whether the rows searched are contained ones
     numbers: count = field(default_factory=count)
     # the subqueries listing the matches of the driving criterion, to count them: a
     # chain's targets, then the references to them
@@ -66,7 +67,7 @@ class Statement:
 
     @classmethod
     def of(cls, criteria: Criteria, dialect: str) -> Statement:
-        return cls(dialect, criteria.local_base, criteria.terminology)
+        return cls(dialect, criteria.local_base, criteria.terminology, criteria.contained)
 
     def codes(self) -> Terminology:
         """The terminology of code sets (:in, :not-in, :above, :below)."""
@@ -91,7 +92,8 @@ def _value_test(
     """value -> condition on the index row `alias` (or the resource row, resource level)."""
     kind, modifier = leaf.param.type, leaf.modifier
     if leaf.param.code == "_id":
-        return lambda value: (f"{alias}.id = ?", [unescape(value)])
+        contained = statement.contained if statement is not None else "false"
+        return lambda value: clauses.logical_id(alias, unescape(value), contained)
     if leaf.param.code == "_lastUpdated":
         column = f"{alias}.last_updated"
         return lambda value: clauses.date(column, f"({column} + 1)", code, value)
@@ -165,8 +167,10 @@ def _has_row(
 
 
 def _missing(leaf: Leaf, row: str, code: str, values: Values, statement: Statement) -> Condition:
-    if values not in (("true",), ("false",)) or leaf.resource_level:
+    if values not in (("true",), ("false",)):
         raise invalid(f"{code!r} takes true or false", code)
+    if leaf.resource_level:  # every resource has an id and a lastUpdated
+        return ("1 = 0" if values == ("true",) else "1 = 1"), []
     alias = statement.next("m")
     negate = values == ("true",)
     test: Condition = (f"{alias}.param = ?", [leaf.param.code])
@@ -228,7 +232,7 @@ def _leaf(
         return _composite(leaf, row, code, values, statement)
     negate = leaf.modifier in ("not", "not-in")
     if leaf.resource_level:
-        test = _value_test(leaf, row, code)
+        test = _value_test(leaf, row, code, statement)
         sql, params = _any_of([test(v) for v in values])
         return ("NOT " if negate else "") + sql, params
     alias = statement.next("i")

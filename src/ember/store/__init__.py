@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ember.store.base import HistoryQuery, Store, StoreConflict, StoredVersion
+from ember.store.base import HistoryQuery, Store, StoreBusy, StoreConflict, StoredVersion
 
 
 def open_store(url: str) -> Store:
@@ -18,4 +18,4 @@ def open_store(url: str) -> Store:
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path.db or postgresql://...")
 
 
-__all__ = ["HistoryQuery", "Store", "StoreConflict", "StoredVersion", "open_store"]
+__all__ = ["HistoryQuery", "Store", "StoreBusy", "StoreConflict", "StoredVersion", "open_store"]

@@ -18,6 +18,11 @@ class StoreConflict(Exception):
     """A concurrent writer got there first; the caller may retry the whole interaction."""
 
 
+class StoreBusy(Exception):
+    """The database stayed locked by other writers for longer than a write waits; the
+    client may try again later (nothing was written)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredVersion:
     type: str

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+from psycopg import errors
 from psycopg_pool import ConnectionPool
 
 from ember.store.base import Reader, Store, StoreConflict, StoredVersion
@@ -114,14 +115,19 @@ class PostgresStore(Store):
         # round trips are those whose answer the code needs (a lock, a read, a new
         # row's key); the rest (BEGIN, UPDATE and DELETEs, the index rows, COMMIT) ride
         # along. An error shows at the next answer awaited, still within the transaction.
-        with (
-            self._pool.connection() as connection,
-            connection.pipeline(),
-            connection.transaction(),
-        ):
-            session = PostgresSession(connection, "%s")
-            yield session
-            session.flush()
+        try:
+            with (
+                self._pool.connection() as connection,
+                connection.pipeline(),
+                connection.transaction(),
+            ):
+                session = PostgresSession(connection, "%s")
+                yield session
+                session.flush()
+        except (errors.DeadlockDetected, errors.SerializationFailure) as exc:
+            # PostgreSQL chose this transaction to undo so another could go on: nothing
+            # was written, and running it again is what PostgreSQL advises
+            raise StoreConflict(f"a concurrent write got in the way ({exc.sqlstate})") from exc
 
     def refresh_statistics(self) -> None:
         # VACUUM too (outside a transaction, as it must run): it marks the loaded pages

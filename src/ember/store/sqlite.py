@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ember.store.base import Reader, Store
+from ember.store.base import Reader, Store, StoreBusy
 from ember.store.schema import migrations
 from ember.store.sql import SQLSession
 
@@ -91,7 +91,7 @@ class _WriteGate:
     @contextmanager
     def held(self) -> Iterator[None]:
         if not self._thread_lock.acquire(timeout=_WAIT_SECONDS):
-            raise sqlite3.OperationalError("database is locked (writers of this process)")
+            raise StoreBusy("the database stayed locked by other writers of this server")
         try:
             fcntl.flock(self._file, fcntl.LOCK_EX)
             try:
@@ -163,7 +163,12 @@ class SQLiteStore(Store):
             with self._gate.held():
                 # IMMEDIATE takes the write lock up front: a writer outside the gate
                 # makes this wait (busy timeout) instead of failing half-way (SQLITE_BUSY).
-                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                        raise StoreBusy("the database stayed locked by another program") from exc
+                    raise
                 session = SQLSession(connection, "?")
                 try:
                     yield session
