@@ -49,6 +49,7 @@ RESOURCES: list[dict[str, Any]] = [
         "gender": "male",
     },
     {"resourceType": "Practitioner", "id": "d1", "name": [{"family": "House"}]},
+    {"resourceType": "Practitioner", "id": "d2", "name": [{"text": "Seán  O'Brien-Hart"}]},
     {
         "resourceType": "Observation",
         "id": "o1",
@@ -142,6 +143,14 @@ def _ids(store: Store, type_: str, query: str) -> list[str]:
         ("Patient", "family:exact=Müller", ["p1"]),
         ("Patient", "family:exact=muller", []),
         ("Patient", "name:contains=LLIN", ["p2"]),
+        # punctuation and repeated whitespace are ignored on both sides (search.html#string)
+        ("Practitioner", "name=sean obrien", ["d2"]),
+        ("Practitioner", "name=Sean O'Brien-Hart", ["d2"]),
+        ("Practitioner", "name:contains=brienhart", ["d2"]),
+        ("Practitioner", "name=sean  o.brien", ["d2"]),
+        ("Practitioner", "name=-", []),
+        ("Practitioner", "name:exact=Seán  O'Brien-Hart", ["d2"]),
+        ("Practitioner", "name:exact=Sean O'Brien-Hart", []),
         ("Patient", "gender=male", ["p2", "p3"]),
         ("Patient", "gender:not=male", ["p1"]),
         ("Patient", "gender=female,male&family=s", ["p3"]),

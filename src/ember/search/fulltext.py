@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ember.search.text import normalize
+from ember.search.text import fold
 
 _enabled = True  # EMBER_FULLTEXT, for this process (see `enable`)
 
@@ -65,7 +65,7 @@ def words(text: str, *, drop_long: bool = True) -> list[str]:
     if text.isascii():
         found = text.translate(_ASCII_WORDS).split()
     else:
-        folded = normalize(text)
+        folded = fold(text)
         ascii_ = folded.isascii()  # accented Latin letters fold into ASCII
         found = folded.translate(_ASCII_WORDS).split() if ascii_ else _WORD.findall(folded)
     if drop_long and found and max(map(len, found)) > MAX_WORD:
