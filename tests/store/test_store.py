@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any
+
+import psycopg
 import pytest
 
 from ember.store import HistoryQuery, Store, StoredVersion, open_store
@@ -132,3 +136,28 @@ def test_reference_joins_compare_types_in_one_collation(database_url: str) -> No
         assert dict(rows) == {"resources": "C", "reference_index": "C"}
     finally:
         store.close()
+
+
+def _schema_version(database_url: str, set_to: int | None = None) -> int:
+    """The schema_version row, read (or first set) outside the store."""
+    if database_url.startswith("sqlite:"):
+        connection: Any = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        placeholder = "?"
+    else:
+        connection = psycopg.connect(database_url, autocommit=True)
+        placeholder = "%s"
+    try:
+        if set_to is not None:
+            connection.execute(f"UPDATE schema_version SET version = {placeholder}", (set_to,))
+            connection.commit()
+        return connection.execute("SELECT version FROM schema_version").fetchone()[0]
+    finally:
+        connection.close()
+
+
+def test_a_database_of_a_newer_schema_is_refused_unchanged(database_url: str) -> None:
+    open_store(database_url).close()
+    _schema_version(database_url, set_to=999)
+    with pytest.raises(RuntimeError, match="schema version 999, newer than"):
+        open_store(database_url)
+    assert _schema_version(database_url) == 999

@@ -96,7 +96,11 @@ class PostgresStore(Store):
             timeout=30.0,
             kwargs={"autocommit": True},
         )
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()  # no pool or lock file left open by a store that never opened
+            raise
 
     def _migrate(self) -> None:
         with self.writing() as session:

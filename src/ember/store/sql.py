@@ -137,6 +137,14 @@ class SQLSession(Writer):
         self._execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = self._fetchone("SELECT version FROM schema_version")
         current = row[0] if row else 0
+        if current > len(steps):
+            # a newer Ember's schema: running older code on it would write rows its
+            # indexes and jobs do not expect, and lowering the number would break the
+            # newer code's next start
+            raise RuntimeError(
+                f"the database has schema version {current}, newer than this Ember's "
+                f"{len(steps)}: run the Ember version that wrote it, or a newer one"
+            )
         for statements in steps[current:]:
             for statement in statements:
                 self._execute(statement)

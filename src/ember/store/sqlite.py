@@ -114,15 +114,18 @@ class SQLiteStore(Store):
     # 420 µs per HTTP read through the pool, 103 µs inline).
     inline_point_reads = True
 
-    def __init__(self, url: str, pool_size: int = 16) -> None:
+    def __init__(self, url: str) -> None:
         self.path = _path_of(url)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._pool_size = pool_size
         self._gate = _WriteGate(self.path)
         self._changes = 0  # rows changed since this process's last checkpoint
         self._changes_lock = threading.Lock()
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()  # no pool or lock file left open by a store that never opened
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
