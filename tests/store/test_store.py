@@ -157,7 +157,12 @@ def _schema_version(database_url: str, set_to: int | None = None) -> int:
 
 def test_a_database_of_a_newer_schema_is_refused_unchanged(database_url: str) -> None:
     open_store(database_url).close()
+    latest = _schema_version(database_url)
     _schema_version(database_url, set_to=999)
-    with pytest.raises(RuntimeError, match="schema version 999, newer than"):
-        open_store(database_url)
-    assert _schema_version(database_url) == 999
+    try:
+        with pytest.raises(RuntimeError, match="schema version 999, newer than"):
+            open_store(database_url)
+        assert _schema_version(database_url) == 999
+    finally:
+        # the PostgreSQL test database is shared by the run's tests
+        _schema_version(database_url, set_to=latest)
