@@ -102,8 +102,8 @@ def condition(
     trees = [(t, p) for t in types if (p := parent_parameter(t)) is not None]
     if not trees:
         raise invalid(
-            f"{code}: {', '.join(types) or 'its targets'} have no strict hierarchy (one "
-            "reference to their own type) to search :above or :below",
+            f"{code}: no strict hierarchy (a single reference to the same type) in "
+            f"{', '.join(types) or 'its targets'} to search with :above or :below",
             code,
             "not-supported",
         )
