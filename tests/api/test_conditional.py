@@ -49,7 +49,7 @@ def test_token_forms(client: TestClient) -> None:
         found = client.get(f"/fhir/Patient?{criteria}").json()
         assert [e["resource"]["id"] for e in found["entry"]] == [created["id"]], criteria
     for criteria in ("identifier=|555", f"identifier={SYSTEM}|556", "identifier=other|555"):
-        assert client.get(f"/fhir/Patient?{criteria}").json()["entry"] == [], criteria
+        assert "entry" not in client.get(f"/fhir/Patient?{criteria}").json(), criteria
 
 
 def test_conditional_update(client: TestClient) -> None:
@@ -77,7 +77,7 @@ def test_conditional_delete(client: TestClient) -> None:
     keep = client.post("/fhir/Patient", json=patient("keep")).json()
     assert client.delete(f"/fhir/Patient?identifier={SYSTEM}|none").status_code == 204
     assert client.delete(f"/fhir/Patient?identifier={SYSTEM}|d").status_code == 204
-    assert client.get(f"/fhir/Patient?identifier={SYSTEM}|d").json()["entry"] == []
+    assert "entry" not in client.get(f"/fhir/Patient?identifier={SYSTEM}|d").json()
     assert client.get(f"/fhir/Patient/{keep['id']}").status_code == 200
     assert client.delete("/fhir/Patient").status_code == 400
 

@@ -68,4 +68,4 @@ def test_since_and_at(client: TestClient) -> None:
     assert client.get("/fhir/_history?_since=yesterday").status_code == 400
     assert client.get("/fhir/_history?_since=2020&_since=2021").status_code == 400
     future = client.get("/fhir/_history?_since=2999-01-01T00:00:00Z").json()
-    assert future["entry"] == []
+    assert "entry" not in future

@@ -379,15 +379,6 @@ async def _search(
     # the self link names the page it answers (http.html#paging), first and the others
     # are made from `applied` with their own cursors
     page = [("_page", result.controls.page)] if result.controls.page else []
-    bundle = bundles.searchset_bundle(
-        ctx.base_url,
-        path,
-        [*applied, *page],
-        result.versions,
-        result.total,
-        [*result.criteria.ignored, *result.warnings],
-        embed,
-    )
     included = [
         {
             "fullUrl": f"{ctx.base_url}/{version.type}/{version.id}",
@@ -397,8 +388,16 @@ async def _search(
         for version in result.included
         if version.content is not None
     ]
-    # after the matches, before the outcome entry that searchset_bundle puts last
-    bundle["entry"][len(result.versions) : len(result.versions)] = included
+    bundle = bundles.searchset_bundle(
+        ctx.base_url,
+        path,
+        [*applied, *page],
+        result.versions,
+        result.total,
+        [*result.criteria.ignored, *result.warnings],
+        embed,
+        included,
+    )
     bundles.add_page_links(
         bundle,
         ctx.base_url,

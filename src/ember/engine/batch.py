@@ -542,13 +542,15 @@ class BundleProcessor:
     # -- the answer ----------------------------------------------------------------------
 
     def _response_bundle(self, type_: str, entries: list[Entry]) -> dict[str, Any]:
-        return {
+        bundle: dict[str, Any] = {
             "resourceType": "Bundle",
             "id": new_id(),
             "type": type_,
             "link": [{"relation": "self", "url": self.base_url}],
-            "entry": [entry.response for entry in entries],
         }
+        if entries:  # JSON arrays are never empty (json.html)
+            bundle["entry"] = [entry.response for entry in entries]
+        return bundle
 
 
 def _found_by_search(entry: Entry) -> bool:

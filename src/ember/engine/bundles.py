@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -44,7 +44,8 @@ def _bundle(
     if total is not None:
         bundle["total"] = total
     bundle["link"] = links
-    bundle["entry"] = entries
+    if entries:  # JSON arrays are never empty (json.html)
+        bundle["entry"] = entries
     return bundle
 
 
@@ -99,7 +100,10 @@ def searchset_bundle(
     total: int | None,
     warnings: list[Issue],
     embed: Embed,
+    included: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
+    """The matches, then the `included` entries (search.mode=include), then the
+    warnings as an OperationOutcome entry."""
     entries: list[dict[str, Any]] = []
     for version in versions:
         assert version.content is not None
@@ -110,6 +114,7 @@ def searchset_bundle(
                 "search": {"mode": "match"},
             }
         )
+    entries.extend(included)
     if warnings:
         entries.append(
             {

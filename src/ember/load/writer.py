@@ -156,8 +156,8 @@ class Loader:
         except FhirError as error:
             self._fail(result, "Bundle", error)
             return
-        requests = bundle.get("entry", [])
-        for index, (request, answer) in enumerate(zip(requests, response["entry"], strict=True)):
+        requests, answers = bundle.get("entry", []), response.get("entry", [])
+        for index, (request, answer) in enumerate(zip(requests, answers, strict=True)):
             outcome = answer.get("response", {})
             if outcome.get("status", "").startswith("2"):
                 if request["request"]["method"] in _WRITES:
