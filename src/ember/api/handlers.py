@@ -353,7 +353,8 @@ async def _search(
 ) -> Response:
     """A searchset answer; `path` (after the base) is where its links point."""
     pairs = ctx.query + (form or [])
-    count = _count(ctx, single(pairs, "_count"))
+    raw_count = single(pairs, "_count")
+    count = _count(ctx, raw_count)
     summary, elements = single(pairs, "_summary"), single(pairs, "_elements")
     transform = None if summary == "count" else _subset_transform(engine, summary, elements)
     result = await run_in_threadpool(
@@ -364,7 +365,7 @@ async def _search(
         *result.criteria.as_query(),
         *result.controls.as_query(),
     ]
-    if single(pairs, "_count") is not None:
+    if raw_count is not None:
         applied.append(("_count", str(count)))
     applied += _output_parameters(ctx)
     embed = include_embed = _embed(ctx)
